@@ -1,0 +1,37 @@
+package abi
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrCorrupt is wrapped by every error that reports memory which breaks the
+// protocol: a region header that fails validation or a record header word that
+// fails the reader's checks. Test for it with errors.Is.
+var ErrCorrupt = errors.New("logbuf: corrupt ring")
+
+// CorruptError says what in a region broke which rule, and where.
+type CorruptError struct {
+	// Field names what was wrong: a header field ("version", "capacity") or
+	// "record" for a record header word.
+	Field string
+	// Offset is the byte offset in the region of a header field, or the
+	// position (free-running) of a record.
+	Offset uint64
+	// Value is the value found there.
+	Value uint64
+	// Reason is the rule it broke, in words.
+	Reason string
+}
+
+func (e *CorruptError) Error() string {
+	if e.Field == "record" {
+		return fmt.Sprintf("logbuf: corrupt record at position %d: header word %#016x: %s",
+			e.Offset, e.Value, e.Reason)
+	}
+	return fmt.Sprintf("logbuf: bad region header: %s at offset %#03x is %#x: %s",
+		e.Field, e.Offset, e.Value, e.Reason)
+}
+
+// Unwrap makes errors.Is(err, ErrCorrupt) hold.
+func (e *CorruptError) Unwrap() error { return ErrCorrupt }
