@@ -16,12 +16,12 @@ const (
 
 // Bit fields of the record header word.
 const (
-	wordLenMask   = 0xFFFF_FFFF
-	wordLapShift  = 32
-	wordLapMask   = 0xFFFF
+	wordLenMask    = 0xFFFF_FFFF
+	wordLapShift   = 32
+	wordLapMask    = 0xFFFF
 	wordOwnerShift = 48
-	wordOwnerMask = 0xFF
-	wordKindShift = 56
+	wordOwnerMask  = 0xFF
+	wordKindShift  = 56
 )
 
 // IsSkip reports whether the consumer skips records of kind k.
