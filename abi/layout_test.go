@@ -47,7 +47,7 @@ func TestHeaderMirrorsOffsets(t *testing.T) {
 		t.Errorf("sizeof(Slot) = %d, want %d", sz, SlotSize)
 	}
 	// Field sizes in the tables must match the Go types' sizes.
-	ht := reflect.TypeOf(h)
+	ht := reflect.TypeFor[Header]()
 	for i := 0; i < ht.NumField(); i++ {
 		sf := ht.Field(i)
 		for _, f := range Fields {

@@ -1,0 +1,194 @@
+package ring
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The workloads of ../shared/SEED-FACTS.md, so the figures can be laid next
+// to the Rust original's: single-goroutine producer and consumer cost at
+// fixed sizes on a 64 KiB ring, and producer goroutine -> consumer goroutine
+// throughput of random 8..1024 B payloads on a 2 MiB ring, next to a Go
+// channel of []byte doing the same work.
+
+var benchSizes = []int{8, 64, 256, 1024}
+
+// BenchmarkProduce times claim + copy + commit; the consumer drains the ring
+// outside the timer whenever it fills.
+func BenchmarkProduce(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(fmt.Sprint(size), func(b *testing.B) {
+			p, c := newSPSC(b, 64<<10)
+			src := make([]byte, size)
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				cl, err := p.TryClaim(size)
+				if err != nil {
+					b.StopTimer()
+					c.ReadBatch(1<<20, func([]byte) {})
+					b.StartTimer()
+					cl, _ = p.TryClaim(size)
+				}
+				copy(cl.Bytes(), src)
+				cl.Commit()
+			}
+		})
+	}
+}
+
+// BenchmarkConsume times read + release (zeroing) of one record; the
+// producer refills the ring outside the timer.
+func BenchmarkConsume(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(fmt.Sprint(size), func(b *testing.B) {
+			p, c := newSPSC(b, 64<<10)
+			src := make([]byte, size)
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			sink := 0
+			for i := 0; i < b.N; i++ {
+				r, err := c.TryRead()
+				if err != nil {
+					b.StopTimer()
+					for p.TryWrite(src) == nil {
+					}
+					b.StartTimer()
+					r, _ = c.TryRead()
+				}
+				sink += len(r.Bytes())
+				c.Release()
+			}
+			_ = sink
+		})
+	}
+}
+
+// payloadLens draws payload lengths uniform in 8..1024 with the xorshift64*
+// generator and multiply-shift range of the C reference (../shared/limit).
+type payloadLens uint64
+
+func (s *payloadLens) next() int {
+	x := uint64(*s)
+	x ^= x >> 12
+	x ^= x << 25
+	x ^= x >> 27
+	*s = payloadLens(x)
+	return 8 + int(((x*0x2545F4914F6CDD1D)>>32)*1017>>32)
+}
+
+// throughput reports payload GB/s and million messages per second.
+func throughput(b *testing.B, bytes int64, elapsed time.Duration) {
+	b.ReportMetric(float64(bytes)/elapsed.Seconds()/1e9, "GB/s")
+	b.ReportMetric(float64(b.N)/elapsed.Seconds()/1e6, "Mmsg/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkThroughput moves b.N records of random 8..1024 B payloads from
+// producer goroutines to a consumer goroutine over a 2 MiB ring, retrying
+// at once when full; the consumer never reads the payload bytes.
+func BenchmarkThroughput(b *testing.B) {
+	b.Run("spsc", func(b *testing.B) {
+		p, c := newSPSC(b, 2<<20)
+		runThroughput(b, 1, func(int) func([]byte) { return func(src []byte) { spin(p, src) } }, c, true)
+	})
+	b.Run("spsc-perrecord", func(b *testing.B) {
+		p, c := newSPSC(b, 2<<20)
+		runThroughput(b, 1, func(int) func([]byte) { return func(src []byte) { spin(p, src) } }, c, false)
+	})
+	for _, n := range []int{1, 2} {
+		b.Run(fmt.Sprintf("mpsc-%dp", n), func(b *testing.B) {
+			p, c := newMPSC(b, 2<<20)
+			runThroughput(b, n, func(int) func([]byte) { return func(src []byte) { spin(p, src) } }, c, true)
+		})
+	}
+	b.Run("chan", func(b *testing.B) {
+		// A channel of freshly allocated []byte, buffered to about the same
+		// 2 MiB of mean payload: what a Go program would write without logbuf.
+		ch := make(chan []byte, 4096)
+		b.ReportAllocs()
+		b.ResetTimer()
+		start := time.Now()
+		var total int64
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			src := make([]byte, 1024)
+			lens := payloadLens(0x9E3779B97F4A7C15)
+			for i := 0; i < b.N; i++ {
+				n := lens.next()
+				m := make([]byte, n)
+				copy(m, src[:n])
+				ch <- m
+			}
+			close(ch)
+		}()
+		for m := range ch {
+			total += int64(len(m))
+		}
+		wg.Wait()
+		throughput(b, total, time.Since(start))
+	})
+}
+
+type tryWriter interface{ TryClaim(int) (Claim, error) }
+
+// spin writes src, retrying at once while the ring is full.
+func spin(p tryWriter, src []byte) {
+	for {
+		cl, err := p.TryClaim(len(src))
+		if err == nil {
+			copy(cl.Bytes(), src)
+			cl.Commit()
+			return
+		}
+	}
+}
+
+func runThroughput(b *testing.B, producers int, send func(int) func([]byte), c *Consumer, batch bool) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	var bytes [8]int64
+	for id := 0; id < producers; id++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f := send(id)
+			src := make([]byte, 1024)
+			lens := payloadLens(0x9E3779B97F4A7C15 + uint64(id))
+			var sum int64
+			for i := id; i < b.N; i += producers {
+				n := lens.next()
+				f(src[:n])
+				sum += int64(n)
+			}
+			bytes[id] = sum
+		}()
+	}
+	got := 0
+	nop := func([]byte) {}
+	for got < b.N {
+		if batch {
+			n, err := c.ReadBatch(256, nop)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += n
+		} else if _, err := c.TryRead(); err == nil {
+			c.Release()
+			got++
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var total int64
+	for _, s := range bytes {
+		total += s
+	}
+	throughput(b, total, elapsed)
+}

@@ -1,0 +1,124 @@
+package ring
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/logbuf/logbuf/abi"
+)
+
+// MPSCProducer writes records into an MPSC ring. It is safe for concurrent
+// use by any number of goroutines; each Claim belongs to the goroutine that
+// made it. Producers in other processes may share the ring too.
+type MPSCProducer struct {
+	core
+	_         [abi.LineSize]byte
+	headCache atomic.Uint64 // head as last loaded by any goroutine; may be stale, never ahead
+	closed    atomic.Bool
+	_         [abi.LineSize]byte
+}
+
+// NewMPSCProducer attaches a producer to an MPSC region.
+func NewMPSCProducer(r *abi.Region) (*MPSCProducer, error) {
+	if r.Mode() != abi.MPSC {
+		return nil, fmt.Errorf("logbuf: NewMPSCProducer needs an MPSC ring, this one is %v", r.Mode())
+	}
+	p := &MPSCProducer{core: core{geometry: newGeometry(r), mpsc: true}}
+	p.headCache.Store(p.hdr.Head.Load())
+	p.slot, p.owner = attach(p.hdr)
+	return p, nil
+}
+
+// Capacity is the size of the ring's data area in bytes.
+func (p *MPSCProducer) Capacity() int { return int(p.capacity) }
+
+// MaxPayload is the largest record the ring accepts: Capacity/8.
+func (p *MPSCProducer) MaxPayload() int { return int(p.maxPayload) }
+
+// Stats reads the ring's counters from its header.
+func (p *MPSCProducer) Stats() Stats { return ReadStats(p.reg) }
+
+// TryClaim reserves n bytes with a compare-and-swap on the shared tail
+// (spec section 5.2) and returns the Claim. Errors are as for
+// Producer.TryClaim.
+func (p *MPSCProducer) TryClaim(n int) (Claim, error) {
+	size, err := p.recordSize(n)
+	if err != nil {
+		return Claim{}, err
+	}
+	if p.closed.Load() {
+		return Claim{}, ErrClosed
+	}
+	var t, need uint64
+	for {
+		t = p.hdr.Tail.Load()
+		off := t & p.mask
+		need = size
+		if off+size > p.capacity {
+			need += p.capacity - off
+		}
+		h := p.headCache.Load()
+		// t-h > capacity when t is older than the cached head: tail moved on.
+		if used := t - h; used > p.capacity || need > p.capacity-used {
+			retry, err := p.reloadHead(t, need)
+			if err != nil {
+				return Claim{}, err
+			}
+			if retry {
+				continue
+			}
+		}
+		if p.hdr.Tail.CompareAndSwap(t, t+need) {
+			break
+		}
+	}
+	off := t & p.mask
+	if need != size {
+		publish(p.reg.WordAt(off), uint64(abi.SkipWord(abi.KindPadding, uint32(need-size))))
+		t, off = t+need-size, 0
+	}
+	return p.stamp(t, off, n, size), nil
+}
+
+// reloadHead loads head for a claim of need bytes at tail t. It asks for a
+// retry when t went stale meanwhile, and fails with ErrFull, or ErrCorrupt
+// when head is inconsistent with a tail that did not move.
+func (p *MPSCProducer) reloadHead(t, need uint64) (retry bool, err error) {
+	h := p.hdr.Head.Load()
+	if t-h > p.capacity || h%abi.WordSize != 0 {
+		if p.hdr.Tail.Load() != t && h%abi.WordSize == 0 {
+			return true, nil // another producer moved tail while we looked
+		}
+		return false, &abi.CorruptError{Field: "head", Offset: abi.OffHead, Value: h,
+			Reason: fmt.Sprintf("not a multiple of 8 within capacity behind tail %d", t)}
+	}
+	p.headCache.Store(h)
+	if need > p.capacity-(t-h) {
+		if p.hdr.Tail.Load() != t {
+			return true, nil // our view of tail is stale; so may be the verdict
+		}
+		p.hdr.FullEvents.Add(1)
+		return false, ErrFull
+	}
+	return false, nil
+}
+
+// TryWrite copies b into the ring as one record: TryClaim, copy, Commit.
+func (p *MPSCProducer) TryWrite(b []byte) error {
+	c, err := p.TryClaim(len(b))
+	if err != nil {
+		return err
+	}
+	copy(c.payload, b)
+	return c.Commit()
+}
+
+// Close gives the producer table entry back. Claims after Close fail with
+// ErrClosed; claims already made may still be committed.
+func (p *MPSCProducer) Close() error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	detach(p.slot)
+	return nil
+}
