@@ -221,12 +221,12 @@ func TestFull(t *testing.T) {
 
 func TestWrapPadding(t *testing.T) {
 	p, c := newSPSC(t, 256)
-	write(t, p, fill(32, 0))  // 0..40
-	write(t, p, fill(32, 1))  // 40..80
-	write(t, p, fill(32, 2))  // 80..120
-	write(t, p, fill(32, 3))  // 120..160
-	write(t, p, fill(32, 4))  // 160..200
-	write(t, p, fill(32, 5))  // 200..240
+	write(t, p, fill(32, 0)) // 0..40
+	write(t, p, fill(32, 1)) // 40..80
+	write(t, p, fill(32, 2)) // 80..120
+	write(t, p, fill(32, 3)) // 120..160
+	write(t, p, fill(32, 4)) // 160..200
+	write(t, p, fill(32, 5)) // 200..240
 	for i := 0; i < 6; i++ {
 		read(t, c)
 	}
