@@ -9,18 +9,32 @@ import (
 // Claim is space reserved in the ring for one record. Fill Bytes, then
 // Commit; or Abort to give the space back. Until one of the two, the consumer
 // waits at this record, so every claim must end in one of them.
+//
+// A Claim is three words, so that returning it by value costs nothing: the
+// payload slice, header word and stamp are derived from the position.
 type Claim struct {
-	payload []byte
-	word    *atomic.Uint64 // the record's header word
-	stamp   uint64         // the CLAIMED word written at claim time
-	size    uint32         // record size, header included
-	ended   bool
-	p       *core
+	p     *core
+	pos   uint64 // the record's position (its header word)
+	n     uint32 // payload length
+	ended bool
 }
 
 // Bytes is the claimed payload, exactly the length asked for. Its content is
 // unspecified until written. It must not be used after Commit or Abort.
-func (c *Claim) Bytes() []byte { return c.payload }
+func (c *Claim) Bytes() []byte {
+	if c.p == nil {
+		return nil
+	}
+	off := c.pos&c.p.mask + abi.WordSize
+	return c.p.data[off : off+uint64(c.n) : off+uint64(c.n)]
+}
+
+func (c *Claim) word() *atomic.Uint64 { return c.p.reg.WordAt(c.pos & c.p.mask) }
+
+// stamp is the CLAIMED word the producer wrote at claim time.
+func (c *Claim) stamp() uint64 {
+	return uint64(abi.ClaimedWord(c.n, c.pos>>c.p.lapShift, c.p.owner))
+}
 
 // Commit publishes the record to the consumer (spec section 5.3). It returns
 // ErrDiscarded when an MPSC consumer recovered the claim first, and
@@ -30,17 +44,17 @@ func (c *Claim) Commit() error {
 		return ErrClaimEnded
 	}
 	c.ended = true
-	n := uint64(len(c.payload))
-	w := uint64(abi.CommittedWord(uint32(n)))
+	n := uint64(c.n)
+	w := uint64(abi.CommittedWord(c.n))
 	p := c.p
 	if !p.mpsc {
-		publish(c.word, w)
+		publish(c.word(), w)
 		p.records++
 		p.bytes += n
 	} else {
 		// A CAS from our exact stamp: if the consumer turned the claim into
 		// UNBLOCKED (spec section 9), exactly one of us wins.
-		if !c.word.CompareAndSwap(c.stamp, w) {
+		if !c.word().CompareAndSwap(c.stamp(), w) {
 			return ErrDiscarded
 		}
 		if p.slot != nil {
@@ -60,10 +74,10 @@ func (c *Claim) Abort() {
 		return
 	}
 	c.ended = true
-	w := uint64(abi.SkipWord(abi.KindAborted, c.size))
+	w := uint64(abi.SkipWord(abi.KindAborted, uint32(abi.RecordSize(uint64(c.n)))))
 	if !c.p.mpsc {
-		publish(c.word, w)
-	} else if !c.word.CompareAndSwap(c.stamp, w) {
+		publish(c.word(), w)
+	} else if !c.word().CompareAndSwap(c.stamp(), w) {
 		return // recovered by the consumer already: nothing left to give back
 	}
 	c.p.hdr.Aborts.Add(1)

@@ -77,7 +77,7 @@ func (p *MPSCProducer) TryClaim(n int) (Claim, error) {
 		publish(p.reg.WordAt(off), uint64(abi.SkipWord(abi.KindPadding, uint32(need-size))))
 		t, off = t+need-size, 0
 	}
-	return p.stamp(t, off, n, size), nil
+	return p.stamp(t, off, n), nil
 }
 
 // reloadHead loads head for a claim of need bytes at tail t. It asks for a
@@ -109,7 +109,7 @@ func (p *MPSCProducer) TryWrite(b []byte) error {
 	if err != nil {
 		return err
 	}
-	copy(c.payload, b)
+	copy(c.Bytes(), b)
 	return c.Commit()
 }
 

@@ -75,7 +75,7 @@ func TestMPSCDiscarded(t *testing.T) {
 	p, c := newMPSC(t, 1024)
 	cl, _ := p.TryClaim(8)
 	word := c.reg.WordAt(0)
-	if !word.CompareAndSwap(cl.stamp, uint64(abi.SkipWord(abi.KindUnblocked, 16))) {
+	if !word.CompareAndSwap(cl.stamp(), uint64(abi.SkipWord(abi.KindUnblocked, 16))) {
 		t.Fatal("recovery CAS failed")
 	}
 	if err := cl.Commit(); err != ErrDiscarded {

@@ -90,7 +90,7 @@ func (p *Producer) TryClaim(n int) (Claim, error) {
 		publish(p.reg.WordAt(off), uint64(abi.SkipWord(abi.KindPadding, uint32(need-size))))
 		t, off = t+need-size, 0
 	}
-	return p.stamp(t, off, n, size), nil
+	return p.stamp(t, off, n), nil
 }
 
 // reloadHead refreshes the cached head when the cache says "full", and
@@ -121,17 +121,9 @@ func (p *Producer) publishCounts() {
 
 // stamp marks the record of n bytes at position t (data offset off) CLAIMED
 // (spec section 5.2, step 6) and returns its claim.
-func (c *core) stamp(t, off uint64, n int, size uint64) Claim {
-	w := uint64(abi.ClaimedWord(uint32(n), t>>c.lapShift, c.owner))
-	word := c.reg.WordAt(off)
-	publish(word, w)
-	return Claim{
-		payload: c.data[off+abi.WordSize : off+abi.WordSize+uint64(n) : off+size],
-		word:    word,
-		stamp:   w,
-		size:    uint32(size),
-		p:       c,
-	}
+func (c *core) stamp(t, off uint64, n int) Claim {
+	publish(c.reg.WordAt(off), uint64(abi.ClaimedWord(uint32(n), t>>c.lapShift, c.owner)))
+	return Claim{p: c, pos: t, n: uint32(n)}
 }
 
 // TryWrite copies b into the ring as one record: TryClaim, copy, Commit.
@@ -140,7 +132,7 @@ func (p *Producer) TryWrite(b []byte) error {
 	if err != nil {
 		return err
 	}
-	copy(c.payload, b)
+	copy(c.Bytes(), b)
 	return c.Commit()
 }
 
