@@ -73,9 +73,10 @@ const (
 
 // States of consumer_state and of a producer table entry's state (section 8).
 const (
-	StateFree     = 0 // no party attached
-	StateAttached = 1 // a live party is attached
-	StateClosed   = 2 // the party closed cleanly
+	StateFree      = 0 // no party attached
+	StateAttached  = 1 // a live party is attached
+	StateClosed    = 2 // the party closed cleanly
+	StateAttaching = 3 // a producer took the entry and is writing its pid
 )
 
 // Header mirrors the 4096-byte region header. Its field offsets equal the Off*
