@@ -1,0 +1,93 @@
+//! Test producer of spec/TEST-RECORDS.md.
+//!
+//! Usage: testprod RING-FILE PRODUCER-ID COUNT SEED
+//!
+//! Writes COUNT self-checking records to the ring (SPSC or MPSC, from its
+//! flags), retrying a full ring after yielding the CPU, and exits 0. Errors go
+//! to stderr with a non-zero exit: 2 usage, 1 open/attach/ring errors, 3 a
+//! record discarded by a consumer recovery.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use logbuf_shm::testrec::TestRecords;
+use logbuf_shm::{Ring, TryClaimError};
+
+fn parse_u64(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+fn run() -> Result<(), (u8, String)> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 5 {
+        return Err((2, "usage: testprod RING-FILE PRODUCER-ID COUNT SEED".into()));
+    }
+    let usage = |what: &str, v: &str| (2, format!("testprod: bad {what}: {v:?}"));
+    let id = parse_u64(&args[2])
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| usage("PRODUCER-ID (u32)", &args[2]))?;
+    let count = parse_u64(&args[3]).ok_or_else(|| usage("COUNT", &args[3]))?;
+    let seed = parse_u64(&args[4])
+        .filter(|&s| s != 0)
+        .ok_or_else(|| usage("SEED (non-zero u64)", &args[4]))?;
+
+    let ring = Ring::open(&args[1]).map_err(|e| (1, format!("testprod: {}: {e}", args[1])))?;
+    let mut gen = TestRecords::new(id, seed, ring.max_payload()).ok_or_else(|| {
+        (
+            1,
+            format!(
+                "testprod: max_payload {} < 16: no test record fits",
+                ring.max_payload()
+            ),
+        )
+    })?;
+    let mut p = ring.producer().map_err(|e| (1, format!("testprod: {e}")))?;
+
+    for _ in 0..count {
+        let len = gen.next_len();
+        let mut full_since: Option<Instant> = None;
+        loop {
+            match p.try_claim(len) {
+                Ok(mut c) => {
+                    gen.fill(&mut c);
+                    c.commit()
+                        .map_err(|e| (3, format!("testprod: id {id} seq {}: {e}", gen.seq())))?;
+                    break;
+                }
+                Err(TryClaimError::Full) => {
+                    // Check now and then that waiting can still end.
+                    let now = Instant::now();
+                    match full_since {
+                        None => full_since = Some(now),
+                        Some(t) if now - t > Duration::from_secs(1) => {
+                            if ring.consumer_gone() {
+                                return Err((1, "testprod: consumer closed or gone".into()));
+                            }
+                            full_since = Some(now);
+                        }
+                        _ => {}
+                    }
+                    std::thread::yield_now();
+                }
+                Err(e) => {
+                    return Err((1, format!("testprod: id {id} seq {}: {e}", gen.seq())));
+                }
+            }
+        }
+        gen.advance();
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((code, msg)) => {
+            eprintln!("{msg}");
+            ExitCode::from(code)
+        }
+    }
+}

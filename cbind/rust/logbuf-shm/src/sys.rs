@@ -1,0 +1,103 @@
+//! The handful of libc calls this crate needs, declared by hand (no `libc` crate).
+//!
+//! Constant values are the Linux ones, identical on x86-64 and aarch64 except
+//! for the `futex` system call number. Files are opened, sized and closed with
+//! `std::fs`; `std::process::id()` stands in for `getpid`.
+
+use std::os::raw::{c_int, c_long, c_void};
+
+/// `PROT_READ | PROT_WRITE`.
+pub const PROT_READ: c_int = 0x1;
+pub const PROT_WRITE: c_int = 0x2;
+/// `MAP_SHARED`.
+pub const MAP_SHARED: c_int = 0x01;
+/// `MAP_FAILED` is `(void *)-1`.
+pub const MAP_FAILED: *mut c_void = !0usize as *mut c_void;
+/// `CLOCK_MONOTONIC`.
+pub const CLOCK_MONOTONIC: c_int = 1;
+/// `FUTEX_WAIT` / `FUTEX_WAKE`, shared variant (no `FUTEX_PRIVATE_FLAG` = 128).
+#[cfg(test)]
+pub const FUTEX_WAIT: c_int = 0;
+pub const FUTEX_WAKE: c_int = 1;
+
+#[cfg(target_arch = "x86_64")]
+pub const SYS_FUTEX: c_long = 202;
+#[cfg(target_arch = "aarch64")]
+pub const SYS_FUTEX: c_long = 98;
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+compile_error!("logbuf-shm supports Linux x86-64 and aarch64 only");
+
+#[cfg(not(target_os = "linux"))]
+compile_error!("logbuf-shm supports Linux only");
+
+/// `struct timespec` on 64-bit Linux.
+#[repr(C)]
+pub struct Timespec {
+    pub tv_sec: i64,
+    pub tv_nsec: i64,
+}
+
+extern "C" {
+    pub fn mmap(
+        addr: *mut c_void,
+        len: usize,
+        prot: c_int,
+        flags: c_int,
+        fd: c_int,
+        off: i64,
+    ) -> *mut c_void;
+    pub fn munmap(addr: *mut c_void, len: usize) -> c_int;
+    pub fn syscall(num: c_long, ...) -> c_long;
+    pub fn clock_gettime(clk: c_int, tp: *mut Timespec) -> c_int;
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { clock_gettime(CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
+}
+
+/// `FUTEX_WAKE` (shared) on a 4-byte word, waking at most `n` waiters.
+///
+/// # Safety
+/// `addr` must point to a live, 4-byte aligned word.
+pub unsafe fn futex_wake(addr: *const u32, n: i32) -> c_long {
+    syscall(
+        SYS_FUTEX,
+        addr,
+        FUTEX_WAKE,
+        n as c_int,
+        std::ptr::null::<Timespec>(),
+        std::ptr::null::<u32>(),
+        0 as c_int,
+    )
+}
+
+/// `FUTEX_WAIT` (shared) on a 4-byte word with a relative timeout in nanoseconds.
+/// Returns the raw system call result (0, or -1 with errno set).
+///
+/// # Safety
+/// `addr` must point to a live, 4-byte aligned word.
+#[cfg(test)]
+pub unsafe fn futex_wait(addr: *const u32, expected: u32, timeout_ns: u64) -> c_long {
+    let ts = Timespec {
+        tv_sec: (timeout_ns / 1_000_000_000) as i64,
+        tv_nsec: (timeout_ns % 1_000_000_000) as i64,
+    };
+    syscall(
+        SYS_FUTEX,
+        addr,
+        FUTEX_WAIT,
+        expected as c_int,
+        &ts as *const Timespec,
+        std::ptr::null::<u32>(),
+        0 as c_int,
+    )
+}
