@@ -1,0 +1,79 @@
+package asm
+
+import (
+	"fmt"
+	"testing"
+	"unsafe"
+)
+
+// Benchmarks per size with b.SetBytes. "builtin" is the built-in clear
+// called directly (inlined, as a caller would write it), "generic" the twin,
+// and every other name is that path forced through Zero, so it pays the same
+// dispatch a real call pays. "auto" is Zero as dispatched at init. off8 puts
+// dst 8 bytes past a 64-byte boundary (the ring's regions are only 8-byte
+// aligned).
+
+var benchSizes = []int{8, 16, 32, 64, 128, 256, 1024, 4096, 65536}
+
+// alignedBuf returns n bytes starting at a 64-byte boundary plus off.
+func alignedBuf(n, off int) []byte {
+	b := make([]byte, n+off+64)
+	a := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b))) & 63)
+	return b[a+off : a+off+n : a+off+n]
+}
+
+func BenchmarkZero(b *testing.B) {
+	for _, off := range []int{0, 8} {
+		for _, n := range benchSizes {
+			buf := alignedBuf(n, off)
+			b.Run(fmt.Sprintf("off%d/%d/builtin", off, n), func(b *testing.B) {
+				b.SetBytes(int64(n))
+				for b.Loop() {
+					clear(buf)
+				}
+			})
+			b.Run(fmt.Sprintf("off%d/%d/generic", off, n), func(b *testing.B) {
+				b.SetBytes(int64(n))
+				for b.Loop() {
+					zeroGeneric(buf)
+				}
+			})
+			b.Run(fmt.Sprintf("off%d/%d/auto", off, n), func(b *testing.B) {
+				b.SetBytes(int64(n))
+				for b.Loop() {
+					Zero(buf)
+				}
+			})
+			for _, p := range zeroPaths[2:] {
+				b.Run(fmt.Sprintf("off%d/%d/%s", off, n, p.name), func(b *testing.B) {
+					restore, ok := forceZero(p.name)
+					defer restore()
+					if !ok {
+						b.Skip("path not available")
+					}
+					b.SetBytes(int64(n))
+					for b.Loop() {
+						Zero(buf)
+					}
+				})
+			}
+		}
+	}
+}
+
+func BenchmarkCycles(b *testing.B) {
+	var s uint64
+	b.Run("Cycles", func(b *testing.B) {
+		for b.Loop() {
+			s += Cycles()
+		}
+	})
+	b.Run("generic", func(b *testing.B) {
+		for b.Loop() {
+			s += cyclesGeneric()
+		}
+	})
+	sink = s
+}
+
+var sink uint64

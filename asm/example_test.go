@@ -1,0 +1,23 @@
+package asm_test
+
+import (
+	"fmt"
+
+	"github.com/logbuf/logbuf/asm"
+)
+
+// The consumer zeroes the region it releases, so that the next lap finds
+// EMPTY header words there.
+func ExampleZero() {
+	region := []byte("a record that was read")
+	asm.Zero(region)
+	fmt.Println(region[:8])
+	// Output: [0 0 0 0 0 0 0 0]
+}
+
+func ExampleCycles() {
+	start := asm.Cycles()
+	asm.Zero(make([]byte, 4096))
+	fmt.Println(asm.Cycles() >= start)
+	// Output: true
+}

@@ -1,0 +1,150 @@
+package cbind
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The C programs are built once per test binary, on first use, into a
+// directory TestMain removes.
+var (
+	buildDir  string
+	buildMu   sync.Mutex
+	built     = map[string]*buildResult{}
+	cFlags    = []string{"-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic"}
+	sanitizer = []string{"-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"}
+)
+
+type buildResult struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(childEnv); spec != "" {
+		os.Exit(childProducer(spec))
+	}
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// cc returns the C compiler, or skips the test when there is none.
+func cc(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("cc")
+	if err != nil {
+		t.Skip("skipping: no C compiler (cc) on PATH; the C binding's tests need one (.ci/run installs gcc)")
+	}
+	return path
+}
+
+// cprog builds tests/NAME.c (or another source under cbind/) once and returns
+// the binary. With sanitize, it is built with AddressSanitizer and
+// UndefinedBehaviorSanitizer, which abort the program on the first finding.
+func cprog(t *testing.T, src string, sanitize bool) string {
+	t.Helper()
+	compiler := cc(t)
+	key := fmt.Sprintf("%s/%v", src, sanitize)
+	buildMu.Lock()
+	if buildDir == "" {
+		dir, err := os.MkdirTemp("", "logbuf-cbind-")
+		if err != nil {
+			buildMu.Unlock()
+			t.Fatal(err)
+		}
+		buildDir = dir
+	}
+	b := built[key]
+	if b == nil {
+		b = &buildResult{}
+		built[key] = b
+	}
+	buildMu.Unlock()
+	b.once.Do(func() {
+		name := strings.ReplaceAll(strings.TrimSuffix(src, ".c"), "/", "-")
+		flags := cFlags
+		if sanitize {
+			name += "-san"
+			flags = append(append([]string{}, cFlags...), sanitizer...)
+		}
+		b.path = filepath.Join(buildDir, name)
+		args := append(append([]string{}, flags...), "-I", ".", "-o", b.path, src)
+		out, err := exec.Command(compiler, args...).CombinedOutput()
+		if err != nil {
+			b.err = fmt.Errorf("%s %s: %v\n%s", compiler, strings.Join(args, " "), err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
+// proc is a C (or Go) program running beside the test.
+type proc struct {
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	cancel context.CancelFunc
+}
+
+// start runs a program with a deadline; wait collects it.
+func start(t *testing.T, timeout time.Duration, path string, args ...string) *proc {
+	t.Helper()
+	return startEnv(t, timeout, nil, path, args...)
+}
+
+// startEnv is start with variables added to the environment.
+func startEnv(t *testing.T, timeout time.Duration, env []string, path string, args ...string) *proc {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	p := &proc{cmd: exec.CommandContext(ctx, path, args...), cancel: cancel}
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if p.cmd.ProcessState == nil {
+			p.cmd.Wait()
+		}
+	})
+	return p
+}
+
+// wait returns the program's exit code (-1 if it was killed) and its output.
+func (p *proc) wait() (int, string, string) {
+	err := p.cmd.Wait()
+	p.cancel()
+	code := p.cmd.ProcessState.ExitCode()
+	if err != nil && code == 0 {
+		code = -1
+	}
+	return code, p.stdout.String(), p.stderr.String()
+}
+
+// mustSucceed waits for p and fails the test unless it exited 0.
+func (p *proc) mustSucceed(t *testing.T) string {
+	t.Helper()
+	code, out, errOut := p.wait()
+	if code != 0 {
+		t.Fatalf("%s exited %d\nstdout: %s\nstderr: %s", strings.Join(p.cmd.Args, " "), code, out, errOut)
+	}
+	return out
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package cbind
+
+const raceEnabled = false
