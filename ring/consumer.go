@@ -2,7 +2,6 @@ package ring
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/logbuf/logbuf/abi"
 )
@@ -23,6 +22,7 @@ type Consumer struct {
 	total     counts // records and bytes released so far, as published
 	err       error  // sticky: set once the ring is found corrupt
 	closed    bool
+	wait      waitState // blocking.go, recovery.go
 }
 
 // Record is one committed record. Its Bytes stay valid until the Consumer's
@@ -42,7 +42,12 @@ func NewConsumer(r *abi.Region) (*Consumer, error) {
 	c.next = c.head
 	c.tailCache = c.hdr.Tail.Load()
 	c.total = counts{c.hdr.ReadRecords.Load(), c.hdr.ReadBytes.Load()}
-	c.hdr.ConsumerPID.Store(uint32(os.Getpid()))
+	// Spec section 8: pid, start time and heartbeat before the state that
+	// makes them count.
+	pid, start := selfID()
+	c.hdr.ConsumerPID.Store(pid)
+	c.hdr.ConsumerStart.Store(start)
+	c.hdr.ConsumerHeartbeat.Store(monoNow())
 	c.hdr.ConsumerState.Store(abi.StateAttached)
 	return c, nil
 }

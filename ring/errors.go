@@ -23,6 +23,8 @@ var (
 	// ErrClaimEnded means Commit was called on a claim that was already
 	// committed or aborted, or on a zero Claim.
 	ErrClaimEnded = errors.New("logbuf: claim already ended")
+	// ErrBusy means an SPSC ring already has a live producer attached.
+	ErrBusy = errors.New("logbuf: the SPSC ring already has a producer")
 	// ErrClosed means the producer or consumer was closed.
 	ErrClosed = errors.New("logbuf: closed")
 	// ErrCorrupt is wrapped by every error that reports memory breaking the

@@ -25,7 +25,7 @@ func NewMPSCProducer(r *abi.Region) (*MPSCProducer, error) {
 	}
 	p := &MPSCProducer{core: core{geometry: newGeometry(r), mpsc: true}}
 	p.headCache.Store(p.hdr.Head.Load())
-	p.slot, p.owner = attach(p.hdr)
+	p.slot, p.owner, _ = attach(p.hdr, false)
 	return p, nil
 }
 
@@ -120,5 +120,6 @@ func (p *MPSCProducer) Close() error {
 		return nil
 	}
 	detach(p.slot)
+	p.wake() // a parked consumer may have reached the end (spec section 8)
 	return nil
 }

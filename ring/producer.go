@@ -37,7 +37,10 @@ func NewProducer(r *abi.Region) (*Producer, error) {
 	p := &Producer{core: core{geometry: newGeometry(r)}}
 	p.tail = p.hdr.Tail.Load()
 	p.headCache = p.hdr.Head.Load()
-	p.slot, p.owner = attach(p.hdr)
+	var err error
+	if p.slot, p.owner, err = attach(p.hdr, true); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -145,5 +148,6 @@ func (p *Producer) Close() error {
 	p.closed = true
 	p.publishCounts()
 	detach(p.slot)
+	p.wake() // a parked consumer may have reached the end (spec section 8)
 	return nil
 }

@@ -3,7 +3,6 @@ package ring
 import (
 	"fmt"
 	"math/bits"
-	"os"
 
 	"github.com/logbuf/logbuf/abi"
 )
@@ -70,20 +69,72 @@ func newGeometry(r *abi.Region) geometry {
 	}
 }
 
-// attach takes a free producer table entry (spec section 8) and returns it
-// and its owner id, or nil and 0 when the table is full: the producer then
-// works anonymously.
-func attach(h *abi.Header) (*abi.Slot, uint8) {
-	pid := uint32(os.Getpid())
+// attach takes a producer table entry (spec section 8): a free or closed
+// one, or one whose owner's process is gone, in that order. It returns the
+// entry and its owner id, or nil and 0 when every entry is held by a live
+// process: the producer then works anonymously. With single set (SPSC), it
+// fails with ErrBusy when another live producer is attached.
+func attach(h *abi.Header, single bool) (*abi.Slot, uint8, error) {
+	pid, start := selfID()
+	take := func(i int) (*abi.Slot, uint8, error) {
+		s := &h.Producers[i]
+		s.PID.Store(pid)
+		s.Start.Store(start)
+		s.Heartbeat.Store(monoNow())
+		s.State.Store(abi.StateAttached)
+		if single && otherLive(h, s) {
+			detach(s)
+			return nil, 0, ErrBusy
+		}
+		return s, uint8(i + 1), nil
+	}
 	for i := range h.Producers {
 		s := &h.Producers[i]
-		if s.State.CompareAndSwap(abi.StateFree, abi.StateAttached) ||
-			s.State.CompareAndSwap(abi.StateClosed, abi.StateAttached) {
-			s.PID.Store(pid)
-			return s, uint8(i + 1)
+		if s.State.CompareAndSwap(abi.StateFree, abi.StateAttaching) ||
+			s.State.CompareAndSwap(abi.StateClosed, abi.StateAttaching) {
+			return take(i)
 		}
 	}
-	return nil, 0
+	for i := range h.Producers {
+		s := &h.Producers[i]
+		deadPID, deadStart := s.PID.Load(), s.Start.Load()
+		if s.State.Load() != abi.StateAttached || alive(deadPID, deadStart) ||
+			!s.State.CompareAndSwap(abi.StateAttached, abi.StateAttaching) {
+			continue
+		}
+		// The CAS may have won against a producer that took the entry over
+		// between our look and our CAS; then its pid is no longer the dead
+		// one, and the entry goes back to it.
+		if s.PID.Load() != deadPID || s.Start.Load() != deadStart {
+			s.State.Store(abi.StateAttached)
+			continue
+		}
+		return take(i)
+	}
+	if single && otherLive(h, nil) {
+		return nil, 0, ErrBusy
+	}
+	return nil, 0, nil
+}
+
+// otherLive reports whether an entry other than mine is attaching, or
+// attached by a live process.
+func otherLive(h *abi.Header, mine *abi.Slot) bool {
+	for i := range h.Producers {
+		s := &h.Producers[i]
+		if s == mine {
+			continue
+		}
+		switch s.State.Load() {
+		case abi.StateAttaching:
+			return true
+		case abi.StateAttached:
+			if !slotGone(s) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func detach(s *abi.Slot) {

@@ -1,0 +1,347 @@
+package ring
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// waitParked waits until the consumer of h is parked on its futex word.
+func waitParked(t testing.TB, c *Consumer) {
+	t.Helper()
+	for i := 0; c.hdr.ConsumerWait.Load() == 0; i++ {
+		if i > 20_000 {
+			t.Fatal("consumer never parked")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+func TestRecvDeadline(t *testing.T) {
+	_, c := newSPSC(t, 1024)
+	t0 := time.Now()
+	if _, err := c.RecvTimeout(30 * time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("RecvTimeout on an empty ring = %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := c.Recv(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("Recv past its deadline = %v", err)
+	}
+	if _, err := c.RecvBatch(ctx, 8, func([]byte) {}); err != context.DeadlineExceeded {
+		t.Fatalf("RecvBatch past its deadline = %v", err)
+	}
+	if d := time.Since(t0); d > 5*time.Second { // loose: only a lost deadline fails
+		t.Fatalf("deadlines of 30 ms took %v", d)
+	}
+}
+
+func TestRecvCancel(t *testing.T) {
+	_, c := newMPSC(t, 1024)
+	c.wait.slice = time.Hour // only the cancellation's wake-up can end the park
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		waitParked(t, c)
+		cancel()
+	}()
+	if _, err := c.Recv(ctx); err != context.Canceled {
+		t.Fatalf("Recv after cancel = %v", err)
+	}
+	if c.wait.timeouts != 0 {
+		t.Fatalf("%d park timeouts", c.wait.timeouts)
+	}
+	// A context already done returns at once, ready records first.
+	if _, err := c.Recv(ctx); err != context.Canceled {
+		t.Fatalf("Recv with a done context = %v", err)
+	}
+}
+
+// TestRecvWokenByProducer parks the consumer with a park slice of an hour:
+// only the producer's wake-up can end it.
+func TestRecvWokenByProducer(t *testing.T) {
+	for _, mode := range []string{"spsc", "mpsc"} {
+		t.Run(mode, func(t *testing.T) {
+			var w interface{ TryWrite([]byte) error }
+			var c *Consumer
+			if mode == "spsc" {
+				w, c = newSPSC(t, 1024)
+			} else {
+				w, c = newMPSC(t, 1024)
+			}
+			c.wait.slice = time.Hour
+			go func() {
+				waitParked(t, c)
+				w.TryWrite([]byte("wake"))
+			}()
+			r, err := c.Recv(context.Background())
+			if err != nil || string(r.Bytes()) != "wake" {
+				t.Fatalf("Recv = %q, %v", r.Bytes(), err)
+			}
+			if c.wait.parks == 0 || c.wait.timeouts != 0 {
+				t.Fatalf("parks %d, timeouts %d", c.wait.parks, c.wait.timeouts)
+			}
+		})
+	}
+}
+
+// TestNoLostWakeups races the consumer's park against the producer's commit
+// many times: a ping-pong over a ring that holds one record, with no spinning
+// on the consumer side, so that the consumer parks just as the producer
+// commits. The park slice is two seconds; a lost wake-up would show as a park
+// that timed out, since the producer never pauses that long.
+func TestNoLostWakeups(t *testing.T) {
+	n := 250_000 // per mode
+	switch {
+	case stressFull():
+		n = 2_500_000
+	case raceEnabled, testing.Short():
+		n = 50_000
+	}
+	for _, mode := range []string{"spsc", "mpsc"} {
+		t.Run(mode, func(t *testing.T) {
+			var w interface {
+				TryClaim(int) (Claim, error)
+			}
+			var c *Consumer
+			// 64 bytes: max payload 8, so one 16-byte record fills a
+			// quarter and the producer is held to one record in flight
+			// by the acknowledgement below.
+			if mode == "spsc" {
+				w, c = newSPSC(t, 64)
+			} else {
+				w, c = newMPSC(t, 64)
+			}
+			c.wait.spins, c.wait.yields, c.wait.slice = -1, 0, 2*time.Second
+			var acked atomic.Uint64
+			done := make(chan error, 1)
+			go func() {
+				for i := 0; i < n; i++ {
+					cl, err := w.TryClaim(8)
+					if err != nil {
+						done <- err
+						return
+					}
+					binary.LittleEndian.PutUint64(cl.Bytes(), uint64(i))
+					cl.Commit()
+					// Wait for the consumer to take it, so that it parks
+					// again before the next commit.
+					for j := 0; acked.Load() <= uint64(i); j++ {
+						if j > 100 {
+							runtime.Gosched()
+						}
+					}
+				}
+				done <- nil
+			}()
+			for i := 0; i < n; i++ {
+				r, err := c.Recv(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := binary.LittleEndian.Uint64(r.Bytes()); got != uint64(i) {
+					t.Fatalf("record %d is %d", i, got)
+				}
+				c.Release()
+				acked.Store(uint64(i + 1))
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d records, %d parks, %d timeouts", n, c.wait.parks, c.wait.timeouts)
+			if c.wait.timeouts != 0 {
+				t.Fatalf("%d parks ran out their time: wake-ups were lost", c.wait.timeouts)
+			}
+			if c.wait.parks == 0 {
+				t.Fatal("the consumer never parked: the race was not run")
+			}
+		})
+	}
+}
+
+func TestRecvBatch(t *testing.T) {
+	p, c := newMPSC(t, 4096)
+	go func() {
+		for i := 0; i < 100; i++ {
+			p.Write(context.Background(), []byte{byte(i)})
+			if i%10 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		p.Close()
+	}()
+	want := 0
+	for {
+		n, err := c.RecvBatch(context.Background(), 7, func(b []byte) {
+			if b[0] != byte(want) {
+				t.Fatalf("record %d is %d", want, b[0])
+			}
+			want++
+		})
+		if err == ErrClosed {
+			break
+		}
+		if err != nil || n < 1 || n > 7 {
+			t.Fatalf("RecvBatch = %d, %v", n, err)
+		}
+	}
+	if want != 100 {
+		t.Fatalf("%d records before ErrClosed", want)
+	}
+}
+
+// TestProducerClose: the consumer reads what was committed, then ErrClosed,
+// also when it was parked as the producer closed.
+func TestProducerClose(t *testing.T) {
+	p, c := newSPSC(t, 1024)
+	c.wait.slice = time.Hour
+	for i := 0; i < 3; i++ {
+		if err := p.Write(context.Background(), []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if r, err := c.Recv(context.Background()); err != nil || r.Bytes()[0] != byte(i) {
+			t.Fatalf("Recv %d = %v, %v", i, r.Bytes(), err)
+		}
+	}
+	go func() {
+		waitParked(t, c)
+		p.Close()
+	}()
+	if _, err := c.Recv(context.Background()); err != ErrClosed {
+		t.Fatalf("Recv after the producer closed = %v", err)
+	}
+	if _, err := c.RecvTimeout(time.Hour); err != ErrClosed {
+		t.Fatalf("Recv again = %v", err)
+	}
+}
+
+// TestClosedWithClaimParks: a producer that closed with a claim still open
+// may commit it later; the consumer waits for it parked, not spinning.
+func TestClosedWithClaimParks(t *testing.T) {
+	p, c := newMPSC(t, 1024)
+	c.SetRecovery(-1, nil)
+	cl, _ := p.TryClaim(8)
+	p.Close()
+	if _, err := c.RecvTimeout(300 * time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Recv = %v", err)
+	}
+	if c.wait.parks == 0 || c.wait.parks > 10 {
+		t.Fatalf("%d parks in 300 ms with a 100 ms slice", c.wait.parks)
+	}
+	cl.Commit()
+	if _, err := c.Recv(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Recv(context.Background()); err != ErrClosed {
+		t.Fatalf("Recv at the end = %v", err)
+	}
+}
+
+// TestNoProducerYet: a ring no producer ever attached to is not closed.
+func TestNoProducerYet(t *testing.T) {
+	p, c := newMPSC(t, 1024)
+	c.hdr.Producers[p.owner-1].State.Store(0) // as if nobody had attached
+	if _, err := c.RecvTimeout(20 * time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Recv on a ring without producers = %v", err)
+	}
+}
+
+// TestConsumerClose: a producer waiting for space gets ErrClosed when the
+// consumer closes, and a blocking Write fails with ctx's error when it is
+// done first.
+func TestConsumerClose(t *testing.T) {
+	for _, mode := range []string{"spsc", "mpsc"} {
+		t.Run(mode, func(t *testing.T) {
+			var w interface {
+				Write(context.Context, []byte) error
+			}
+			var c *Consumer
+			if mode == "spsc" {
+				w, c = newSPSC(t, 1024)
+			} else {
+				w, c = newMPSC(t, 1024)
+			}
+			msg := make([]byte, 100)
+			for w.(interface{ TryWrite([]byte) error }).TryWrite(msg) == nil {
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			if err := w.Write(ctx, msg); err != context.DeadlineExceeded {
+				t.Fatalf("Write to a full ring past its deadline = %v", err)
+			}
+			done := make(chan error)
+			go func() { done <- w.Write(context.Background(), msg) }()
+			time.Sleep(5 * time.Millisecond)
+			c.Close()
+			if err := <-done; err != ErrClosed {
+				t.Fatalf("Write after the consumer closed = %v", err)
+			}
+		})
+	}
+}
+
+// TestWriteWaitsForSpace: a blocking writer fills a small ring many times
+// over while the consumer reads slowly.
+func TestWriteWaitsForSpace(t *testing.T) {
+	p, c := newSPSC(t, 256)
+	const n = 2000
+	go func() {
+		for i := 0; i < n; i++ {
+			b := make([]byte, 1+i%32)
+			b[0] = byte(i)
+			if err := p.Write(context.Background(), b); err != nil {
+				panic(err)
+			}
+		}
+		p.Close()
+	}()
+	for i := 0; ; i++ {
+		r, err := c.Recv(context.Background())
+		if err == ErrClosed {
+			if i != n {
+				t.Fatalf("%d records", i)
+			}
+			return
+		}
+		if err != nil || len(r.Bytes()) != 1+i%32 || r.Bytes()[0] != byte(i) {
+			t.Fatalf("record %d: %v, %v", i, r.Bytes(), err)
+		}
+		if i%100 == 0 {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+}
+
+// TestBlockingZeroAllocs: Write, Claim and Recv allocate nothing when they
+// need not wait.
+func TestBlockingZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	ctx := context.Background()
+	msg := make([]byte, 100)
+	p, c := newMPSC(t, 1<<16)
+	if n := testing.AllocsPerRun(1000, func() {
+		if err := p.Write(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+		cl, err := p.Claim(ctx, len(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl.Commit()
+		for range 2 {
+			if _, err := c.Recv(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per Write+Claim+2 Recv", n)
+	}
+}
