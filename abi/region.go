@@ -55,7 +55,7 @@ func Format(mem []byte, capacity uint64, mode Mode) (*Region, error) {
 	if uintptr(unsafe.Pointer(unsafe.SliceData(mem)))%LineSize != 0 {
 		return nil, fmt.Errorf("logbuf: region memory is not %d-byte aligned", LineSize)
 	}
-	mem = mem[:HeaderSize+capacity]
+	mem = mem[: HeaderSize+capacity : HeaderSize+capacity]
 	clear(mem)
 	h := (*Header)(unsafe.Pointer(unsafe.SliceData(mem)))
 	h.Magic = Magic
@@ -111,18 +111,32 @@ func Open(mem []byte) (*Region, error) {
 	if flags&^knownFlags != 0 {
 		return nil, bad("flags", OffFlags, uint64(flags), "unknown flag bits %#x", flags&^knownFlags)
 	}
-	head, tail := h.Head.Load(), h.Tail.Load()
-	if head%WordSize != 0 {
-		return nil, bad("head", OffHead, head, "not a multiple of 8")
+	mem = mem[: HeaderSize+capacity : HeaderSize+capacity]
+	r := &Region{mem: mem, hdr: h, data: mem[HeaderSize:], capacity: capacity, mode: Mode(flags & FlagMPSC)}
+	if _, _, err := r.Positions(); err != nil {
+		return nil, err
 	}
-	if tail%WordSize != 0 {
-		return nil, bad("tail", OffTail, tail, "not a multiple of 8")
+	return r, nil
+}
+
+// Positions loads head and tail and checks them (spec section 10, step 7):
+// both multiples of 8, tail at most Capacity ahead of head. Other parties
+// write them while the ring runs, so a producer or consumer that attaches
+// checks them again rather than trusting what Open saw.
+func (r *Region) Positions() (head, tail uint64, err error) {
+	head, tail = r.hdr.Head.Load(), r.hdr.Tail.Load()
+	bad := func(field string, off int, v uint64, reason string) error {
+		return &CorruptError{Field: field, Offset: uint64(off), Value: v, Reason: reason}
 	}
-	if tail-head > capacity {
-		return nil, bad("tail", OffTail, tail, "more than capacity (%d) ahead of head (%d)", capacity, head)
+	switch {
+	case head%WordSize != 0:
+		return 0, 0, bad("head", OffHead, head, "not a multiple of 8")
+	case tail%WordSize != 0:
+		return 0, 0, bad("tail", OffTail, tail, "not a multiple of 8")
+	case tail-head > r.capacity:
+		return 0, 0, bad("tail", OffTail, tail, fmt.Sprintf("more than capacity (%d) ahead of head (%d)", r.capacity, head))
 	}
-	mem = mem[:HeaderSize+capacity]
-	return &Region{mem: mem, hdr: h, data: mem[HeaderSize:], capacity: capacity, mode: Mode(flags & FlagMPSC)}, nil
+	return head, tail, nil
 }
 
 func checkCapacity(c uint64) error {

@@ -51,6 +51,9 @@ func (c *Claim) Commit() error {
 		publish(c.word(), w)
 		p.records++
 		p.bytes += n
+		if p.closed {
+			p.publishCounts()
+		}
 	} else {
 		// A CAS from our exact stamp: if the consumer turned the claim into
 		// UNBLOCKED (spec section 9), exactly one of us wins.

@@ -38,9 +38,11 @@ func (r Record) Bytes() []byte { return r.b }
 // head: records already released are not seen again.
 func NewConsumer(r *abi.Region) (*Consumer, error) {
 	c := &Consumer{geometry: newGeometry(r)}
-	c.head = c.hdr.Head.Load()
+	var err error
+	if c.head, c.tailCache, err = r.Positions(); err != nil {
+		return nil, err
+	}
 	c.next = c.head
-	c.tailCache = c.hdr.Tail.Load()
 	c.total = counts{c.hdr.ReadRecords.Load(), c.hdr.ReadBytes.Load()}
 	// Spec section 8: pid, start time and heartbeat before the state that
 	// makes them count.
@@ -198,7 +200,8 @@ func (c *Consumer) peek() ([]byte, uint64, error) {
 	if w.Kind() != abi.KindCommitted {
 		return nil, size, nil
 	}
-	return c.data[off+abi.WordSize : off+abi.WordSize+uint64(w.Len())], size, nil
+	end := off + abi.WordSize + uint64(w.Len())
+	return c.data[off+abi.WordSize : end : end], size, nil
 }
 
 // reloadTail refreshes the cached tail when the record at pos seems to run

@@ -14,7 +14,7 @@ type MPSCProducer struct {
 	core
 	_         [abi.LineSize]byte
 	headCache atomic.Uint64 // head as last loaded by any goroutine; may be stale, never ahead
-	closed    atomic.Bool
+	shut      atomic.Bool   // Close was called
 	_         [abi.LineSize]byte
 }
 
@@ -24,7 +24,11 @@ func NewMPSCProducer(r *abi.Region) (*MPSCProducer, error) {
 		return nil, fmt.Errorf("logbuf: NewMPSCProducer needs an MPSC ring, this one is %v", r.Mode())
 	}
 	p := &MPSCProducer{core: core{geometry: newGeometry(r), mpsc: true}}
-	p.headCache.Store(p.hdr.Head.Load())
+	head, _, err := r.Positions()
+	if err != nil {
+		return nil, err
+	}
+	p.headCache.Store(head)
 	p.slot, p.owner, _ = attach(p.hdr, false)
 	return p, nil
 }
@@ -42,16 +46,22 @@ func (p *MPSCProducer) Stats() Stats { return ReadStats(p.reg) }
 // (spec section 5.2) and returns the Claim. Errors are as for
 // Producer.TryClaim.
 func (p *MPSCProducer) TryClaim(n int) (Claim, error) {
+	if p.shut.Load() {
+		return Claim{}, ErrClosed
+	}
 	size, err := p.recordSize(n)
 	if err != nil {
 		return Claim{}, err
 	}
-	if p.closed.Load() {
-		return Claim{}, ErrClosed
-	}
 	var t, need uint64
 	for {
 		t = p.hdr.Tail.Load()
+		if t%abi.WordSize != 0 {
+			// Another party wrote tail: a padding word at t would reach
+			// past the data area.
+			return Claim{}, &abi.CorruptError{Field: "tail", Offset: abi.OffTail, Value: t,
+				Reason: "not a multiple of 8"}
+		}
 		off := t & p.mask
 		need = size
 		if off+size > p.capacity {
@@ -116,7 +126,7 @@ func (p *MPSCProducer) TryWrite(b []byte) error {
 // Close gives the producer table entry back. Claims after Close fail with
 // ErrClosed; claims already made may still be committed.
 func (p *MPSCProducer) Close() error {
-	if p.closed.Swap(true) {
+	if p.shut.Swap(true) {
 		return nil
 	}
 	detach(p.slot)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/logbuf/logbuf/abi"
+	"golang.org/x/sys/unix"
 )
 
 // Cross-process tests. Go producers in other processes are this test binary
@@ -152,6 +154,25 @@ func runChild(role string) error {
 	return f.Close()
 }
 
+// needReexec skips a test that runs this test binary as a child process when
+// the binary cannot be executed directly: under qemu-user without binfmt
+// registration, as CI runs the arm64 build, exec fails with ENOEXEC.
+func needReexec(t *testing.T) {
+	t.Helper()
+	reexecOnce.Do(func() {
+		err := exec.Command(os.Args[0], "-test.run=^$").Run()
+		reexecErr = err
+	})
+	if errors.Is(reexecErr, unix.ENOEXEC) {
+		t.Skipf("cannot re-execute the test binary here: %v", reexecErr)
+	}
+}
+
+var (
+	reexecOnce sync.Once
+	reexecErr  error
+)
+
 // child prepares this test binary as a child process in the given role.
 func child(role, ring string, env ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
@@ -226,6 +247,7 @@ func wakeProducer(t testing.TB, lang, path string, count int, gap time.Duration)
 // producer in another process, Go (MPSC) or C (SPSC), every time; after the
 // producer exits, Recv ends with ErrClosed.
 func TestCrossProcessWake(t *testing.T) {
+	needReexec(t)
 	for _, tc := range []struct {
 		lang string
 		mode abi.Mode
@@ -309,6 +331,7 @@ func BenchmarkWakeLatency(b *testing.B) {
 // committed records arrive whole, and the consumer is never held up much
 // longer than its unblock timeout.
 func TestKillProducerMidClaim(t *testing.T) {
+	needReexec(t)
 	// Five of every six victims are killed while they hold a claim, after
 	// a random number of records, a random part of the payload and a
 	// random delay; the sixth at a random time.

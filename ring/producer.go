@@ -10,7 +10,6 @@ import (
 // goroutine at a time.
 type Producer struct {
 	core
-	closed    bool
 	tail      uint64 // the producer owns tail: this is the truth, the header a copy
 	headCache uint64 // head as last loaded; reloaded only when it says "full"
 }
@@ -21,6 +20,9 @@ type core struct {
 	slot  *abi.Slot // producer table entry, nil when the table was full
 	owner uint8     // slot index + 1, or 0
 	mpsc  bool
+	// SPSC only: closed, so that a claim committed after Close publishes
+	// its count at once.
+	closed bool
 	// SPSC only: committed records and bytes not yet added to the slot.
 	counts
 }
@@ -35,9 +37,10 @@ func NewProducer(r *abi.Region) (*Producer, error) {
 		return nil, fmt.Errorf("logbuf: NewProducer needs an SPSC ring, this one is %v", r.Mode())
 	}
 	p := &Producer{core: core{geometry: newGeometry(r)}}
-	p.tail = p.hdr.Tail.Load()
-	p.headCache = p.hdr.Head.Load()
 	var err error
+	if p.headCache, p.tail, err = r.Positions(); err != nil {
+		return nil, err
+	}
 	if p.slot, p.owner, err = attach(p.hdr, true); err != nil {
 		return nil, err
 	}
@@ -69,11 +72,11 @@ func (g *geometry) recordSize(n int) (uint64, error) {
 // ErrFull when the consumer has not freed enough space, ErrZeroLength or
 // ErrTooLarge.
 func (p *Producer) TryClaim(n int) (Claim, error) {
+	if p.closed {
+		return Claim{}, ErrClosed
+	}
 	size, err := p.recordSize(n)
-	if err != nil || p.closed {
-		if p.closed {
-			err = ErrClosed
-		}
+	if err != nil {
 		return Claim{}, err
 	}
 	t := p.tail
@@ -114,7 +117,7 @@ func (p *Producer) reloadHead(need uint64) error {
 	return nil
 }
 
-func (p *Producer) publishCounts() {
+func (p *core) publishCounts() {
 	if p.slot != nil && p.records != 0 {
 		p.slot.Records.Add(p.records)
 		p.slot.Bytes.Add(p.bytes)
