@@ -102,7 +102,11 @@ func (p *MPSCProducer) reloadHead(t, need uint64) (retry bool, err error) {
 		return false, &abi.CorruptError{Field: "head", Offset: abi.OffHead, Value: h,
 			Reason: fmt.Sprintf("not a multiple of 8 within capacity behind tail %d", t)}
 	}
-	p.headCache.Store(h)
+	if h != p.headCache.Load() {
+		// Stored only when it moved: producers spinning on a full ring would
+		// otherwise bounce this line between them on every retry.
+		p.headCache.Store(h)
+	}
 	if need > p.capacity-(t-h) {
 		if p.hdr.Tail.Load() != t {
 			return true, nil // our view of tail is stale; so may be the verdict
