@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// The C programs are built once per test binary, on first use, into a
-// directory TestMain removes.
+// The C programs (and the Rust crate's, rust_test.go) are built once per test
+// binary, on first use, into a directory TestMain removes.
 var (
 	buildDir  string
 	buildMu   sync.Mutex
@@ -50,22 +50,31 @@ func cc(t *testing.T) string {
 	return path
 }
 
+// testBuildDir returns the directory programs are built in, made on first
+// use; TestMain removes it.
+func testBuildDir(t *testing.T) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if buildDir == "" {
+		dir, err := os.MkdirTemp("", "logbuf-cbind-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		buildDir = dir
+	}
+	return buildDir
+}
+
 // cprog builds tests/NAME.c (or another source under cbind/) once and returns
 // the binary. With sanitize, it is built with AddressSanitizer and
 // UndefinedBehaviorSanitizer, which abort the program on the first finding.
 func cprog(t *testing.T, src string, sanitize bool) string {
 	t.Helper()
 	compiler := cc(t)
+	dir := testBuildDir(t)
 	key := fmt.Sprintf("%s/%v", src, sanitize)
 	buildMu.Lock()
-	if buildDir == "" {
-		dir, err := os.MkdirTemp("", "logbuf-cbind-")
-		if err != nil {
-			buildMu.Unlock()
-			t.Fatal(err)
-		}
-		buildDir = dir
-	}
 	b := built[key]
 	if b == nil {
 		b = &buildResult{}
@@ -79,7 +88,7 @@ func cprog(t *testing.T, src string, sanitize bool) string {
 			name += "-san"
 			flags = append(append([]string{}, cFlags...), sanitizer...)
 		}
-		b.path = filepath.Join(buildDir, name)
+		b.path = filepath.Join(dir, name)
 		args := append(append([]string{}, flags...), "-I", ".", "-o", b.path, src)
 		out, err := exec.Command(compiler, args...).CombinedOutput()
 		if err != nil {

@@ -417,10 +417,22 @@ static inline uint64_t logbuf_now(void) {
     return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
 }
 
+/* logbuf__proc_stat reads field 22 of /proc/<pid>/stat (the start time, clock
+ * ticks since boot) into *start and reports whether field 3 (the state) says
+ * zombie (Z or X: dead, not yet reaped). *start is 0 when it cannot be read. */
+static inline int logbuf__proc_stat(int pid, uint64_t *start);
+
 /* logbuf_start_time is field 22 of /proc/<pid>/stat (clock ticks since boot),
  * or 0 when it cannot be read. */
 static inline uint64_t logbuf_start_time(int pid) {
+    uint64_t start;
+    (void)logbuf__proc_stat(pid, &start);
+    return start;
+}
+
+static inline int logbuf__proc_stat(int pid, uint64_t *start) {
     char path[64], buf[1024];
+    *start = 0;
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -436,6 +448,7 @@ static inline uint64_t logbuf_start_time(int pid) {
     if (p == NULL) {
         return 0;
     }
+    int zombie = p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
     for (int field = 2; field < 22; field++) { /* walk to the space before field 22 */
         p = strchr(p + 1, ' ');
         if (p == NULL) {
@@ -446,17 +459,25 @@ static inline uint64_t logbuf_start_time(int pid) {
     for (p++; *p >= '0' && *p <= '9'; p++) {
         v = v * 10 + (uint64_t)(*p - '0');
     }
-    return v;
+    *start = v;
+    return zombie;
 }
 
 /* logbuf_alive reports whether the process pid with the given start time (0:
  * unknown) still exists (section 8): kill(pid, 0) does not fail with ESRCH,
- * and the pid has not been reused by a process with another start time. */
+ * it is not a zombie, and the pid has not been reused by a process with
+ * another start time. Pid 0 means "still attaching": alive. */
 static inline int logbuf_alive(int pid, uint64_t start) {
+    if (pid == 0) {
+        return 1;
+    }
     if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
         return 0;
     }
-    uint64_t now = logbuf_start_time(pid);
+    uint64_t now;
+    if (logbuf__proc_stat(pid, &now)) {
+        return 0;
+    }
     return start == 0 || now == 0 || now == start;
 }
 
@@ -524,11 +545,21 @@ static inline int logbuf_producer_init(logbuf_producer *p, logbuf_ring *r) {
     for (uint32_t i = 0; i < LOGBUF_PRODUCER_SLOTS && p->slot == NULL; i++) {
         logbuf_slot *s = &h->producers[i];
         uint32_t st = LOGBUF_LOAD(&s->state, LOGBUF_SEQ_CST);
-        int takeable = st == LOGBUF_STATE_FREE || st == LOGBUF_STATE_CLOSED ||
-                       (st == LOGBUF_STATE_ATTACHED && !logbuf__entry_live(s));
+        uint32_t dead_pid = LOGBUF_LOAD(&s->pid, LOGBUF_SEQ_CST);
+        uint64_t dead_start = LOGBUF_LOAD(&s->start, LOGBUF_SEQ_CST);
+        int takeover = st == LOGBUF_STATE_ATTACHED && !logbuf_alive((int)dead_pid, dead_start);
+        int takeable = st == LOGBUF_STATE_FREE || st == LOGBUF_STATE_CLOSED || takeover;
         /* The CAS to "attaching" makes the entry ours; seq_cst so that two
          * SPSC producers attaching at once see each other below. */
         if (takeable && LOGBUF_CAS(&s->state, &st, (uint32_t)LOGBUF_STATE_ATTACHING, LOGBUF_SEQ_CST, LOGBUF_RELAXED)) {
+            if (takeover && (LOGBUF_LOAD(&s->pid, LOGBUF_SEQ_CST) != dead_pid ||
+                             LOGBUF_LOAD(&s->start, LOGBUF_SEQ_CST) != dead_start)) {
+                /* Another producer took the entry over between our look and
+                 * our CAS: give it back, unless its owner changed it since. */
+                uint32_t mine = LOGBUF_STATE_ATTACHING;
+                LOGBUF_CAS(&s->state, &mine, (uint32_t)LOGBUF_STATE_ATTACHED, LOGBUF_SEQ_CST, LOGBUF_RELAXED);
+                continue;
+            }
             LOGBUF_STORE(&s->pid, pid, LOGBUF_RELAXED);
             LOGBUF_STORE(&s->start, start, LOGBUF_RELAXED);
             LOGBUF_STORE(&s->heartbeat, logbuf_now(), LOGBUF_RELAXED);

@@ -104,9 +104,10 @@ func attach(h *abi.Header, single bool) (*abi.Slot, uint8, error) {
 		}
 		// The CAS may have won against a producer that took the entry over
 		// between our look and our CAS; then its pid is no longer the dead
-		// one, and the entry goes back to it.
+		// one, and the entry goes back to it: by a CAS, since that owner may
+		// have closed it meanwhile, and its close must stand.
 		if s.PID.Load() != deadPID || s.Start.Load() != deadStart {
-			s.State.Store(abi.StateAttached)
+			s.State.CompareAndSwap(abi.StateAttaching, abi.StateAttached)
 			continue
 		}
 		return take(i)

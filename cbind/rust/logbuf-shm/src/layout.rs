@@ -43,10 +43,13 @@ pub const ENT_BYTES: usize = 0x20;
 /// `flags` bit 0.
 pub const FLAG_MPSC: u32 = 1;
 
-/// Entry / consumer states.
+/// Entry / consumer states (3 only in producer-table entries).
 pub const STATE_FREE: u32 = 0;
 pub const STATE_ATTACHED: u32 = 1;
 pub const STATE_CLOSED: u32 = 2;
+/// Producer-table entry taken, its pid/start/heartbeat being written (spec
+/// section 8): readers treat it as alive.
+pub const STATE_ATTACHING: u32 = 3;
 
 // Record kinds (bits 56-63 of the header word).
 pub const KIND_EMPTY: u64 = 0x00;

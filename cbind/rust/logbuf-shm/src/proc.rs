@@ -1,8 +1,14 @@
-//! Process identity and liveness (spec section 8), from `/proc`.
+//! Process identity and liveness (spec section 8), from `kill(pid, 0)` and
+//! `/proc/<pid>/stat`.
 
-/// Start time of `pid`: field 22 of `/proc/<pid>/stat` (clock ticks since boot).
-/// `None` if the process does not exist (or `/proc` is unreadable).
-pub fn start_time(pid: u32) -> Option<u64> {
+use std::sync::OnceLock;
+
+use crate::sys;
+
+/// What `/proc/<pid>/stat` says: start time (field 22, clock ticks since
+/// boot) and whether the process is a zombie (field 3 is `Z` or `X`). `None`
+/// if the file cannot be read or parsed.
+pub fn stat(pid: u32) -> Option<(u64, bool)> {
     if pid == 0 {
         return None;
     }
@@ -10,20 +16,55 @@ pub fn start_time(pid: u32) -> Option<u64> {
     // Field 2 (comm) is parenthesised and may hold spaces or ')': fields 3..
     // follow the last ')'. Field 22 is therefore the 20th field after it.
     let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_ascii_whitespace().nth(22 - 3)?.parse().ok()
+    let mut f = rest.split_ascii_whitespace();
+    let state = f.next()?;
+    let start = f.nth(22 - 4)?.parse().ok()?;
+    Some((start, state == "Z" || state == "X"))
 }
 
-/// Whether the process named by (`pid`, `start`) is alive. A `start` of 0
-/// means "not known (yet)": only the pid is checked.
+/// Start time of `pid`, `None` if unknown.
+pub fn start_time(pid: u32) -> Option<u64> {
+    stat(pid).map(|(s, _)| s)
+}
+
+/// Whether the process named by (`pid`, `start`) may still be running (spec
+/// section 8). It errs on the side of "alive": pid 0 or start 0 mean "not
+/// known yet", and a `/proc` entry we cannot read counts as alive. It is gone
+/// when no process has that pid (`kill(pid, 0)` fails with `ESRCH`), the
+/// process with that pid has another start time, or it is a zombie.
 pub fn alive(pid: u32, start: u64) -> bool {
-    match start_time(pid) {
-        None => false,
-        Some(s) => start == 0 || s == start,
+    if pid == 0 {
+        return true;
+    }
+    if pid > i32::MAX as u32 {
+        return false; // no such pid; and kill(-1, 0) must never be called
+    }
+    let (me, my_start) = me();
+    if pid == me {
+        return start == 0 || my_start == 0 || start == my_start;
+    }
+    if sys::no_such_process(pid) {
+        return false;
+    }
+    match stat(pid) {
+        None => true,
+        Some((_, true)) => false,
+        Some((s, false)) => start == 0 || s == 0 || s == start,
     }
 }
 
-/// Our own pid and start time.
+/// Our own pid and start time (0 if unreadable), read once per process (a
+/// forked child reads its own again).
 pub fn me() -> (u32, u64) {
-    let pid = std::process::id();
-    (pid, start_time(pid).unwrap_or(0))
+    static ME: OnceLock<(u32, u64)> = OnceLock::new();
+    let read = || {
+        let pid = std::process::id();
+        (pid, start_time(pid).unwrap_or(0))
+    };
+    let cached = *ME.get_or_init(read);
+    if cached.0 == std::process::id() {
+        cached
+    } else {
+        read()
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{fence, Ordering};
+use std::sync::atomic::Ordering;
 
 use crate::layout::*;
 use crate::proc;
@@ -22,7 +22,8 @@ pub enum TryClaimError {
     ZeroLength,
     /// `len > max_payload`: can never succeed on this ring.
     TooLarge,
-    /// No space, and the consumer has closed (`consumer_state == 2`): waiting
+    /// No space, and the consumer has closed (`consumer_state == 2`) or its
+    /// process is gone (spec section 8; checked at most every 10 ms): waiting
     /// is pointless. Returned instead of `Full` only then.
     Closed,
 }
@@ -33,7 +34,7 @@ impl fmt::Display for TryClaimError {
             TryClaimError::Full => "logbuf: ring full",
             TryClaimError::ZeroLength => "logbuf: zero-length record",
             TryClaimError::TooLarge => "logbuf: record larger than max_payload",
-            TryClaimError::Closed => "logbuf: consumer closed",
+            TryClaimError::Closed => "logbuf: consumer closed or gone",
         })
     }
 }
@@ -82,8 +83,8 @@ impl From<Discarded> for TryWriteError {
 /// same `Ring`) for MPSC. The mode comes from the ring's `flags`.
 ///
 /// On creation it takes a producer-table entry (owner id = entry + 1; owner id
-/// 0 if the table is full); on drop it publishes its statistics and marks the
-/// entry closed.
+/// 0 if the table is full); on drop it publishes its statistics, marks the
+/// entry closed and wakes a parked consumer (spec sections 7.1 and 8).
 pub struct Producer<'r> {
     ring: &'r Ring,
     mode: Mode,
@@ -95,14 +96,21 @@ pub struct Producer<'r> {
     cached_head: u64,
     entry: Option<usize>,
     owner: u64,
-    base_records: u64,
-    base_bytes: u64,
+    /// Committed by this producer since it attached.
     records: u64,
     bytes: u64,
+    /// The part of `records`/`bytes` already added to the table entry.
     published_records: u64,
+    published_bytes: u64,
     hb_countdown: u32,
     hb_every: u32,
+    /// CLOCK_MONOTONIC ns of the last consumer liveness check (when full).
+    live_checked: u64,
 }
+
+/// How often a producer that finds the ring full checks whether the
+/// consumer's process is gone (it reads `/proc`).
+const LIVE_CHECK_NS: u64 = 10_000_000;
 
 impl fmt::Debug for Producer<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -141,37 +149,30 @@ impl<'r> Producer<'r> {
             cached_head: 0,
             entry,
             owner: entry.map_or(0, |i| i as u64 + 1),
-            base_records: 0,
-            base_bytes: 0,
             records: 0,
             bytes: 0,
             published_records: 0,
+            published_bytes: 0,
             hb_countdown: HEARTBEAT_EVERY,
             hb_every: HEARTBEAT_EVERY,
+            live_checked: 0,
         };
-        if let Some(i) = entry {
-            // Statistics accumulate over the entry's successive owners.
-            p.base_records = ring.ent64(i, ENT_RECORDS).load(Ordering::Relaxed);
-            p.base_bytes = ring.ent64(i, ENT_BYTES).load(Ordering::Relaxed);
-            p.heartbeat();
-            if p.mode == Mode::Spsc {
-                // Exactly one producer at a time: refuse if another is alive.
-                for j in (0..PRODUCER_SLOTS).filter(|&j| j != i) {
-                    if ring.ent32(j, ENT_STATE).load(Ordering::Acquire) != STATE_ATTACHED {
-                        continue;
-                    }
-                    let opid = ring.ent32(j, ENT_PID).load(Ordering::Acquire);
-                    let ostart = ring.ent64(j, ENT_START).load(Ordering::Acquire);
-                    if opid != 0 && proc::alive(opid, ostart) {
-                        // `p` drops here and closes our entry.
-                        return Err(Error::ProducerBusy {
-                            entry: j,
-                            pid: opid,
-                        });
-                    }
-                }
+        if p.mode == Mode::Spsc {
+            // Exactly one producer at a time (section 8): refuse if another
+            // entry is attaching, or attached by a live process. Our own
+            // entry is visible (seq_cst) to one attaching at the same time,
+            // so of two racing producers at least one refuses. Without an
+            // entry (table full) the check is all we can do.
+            if let Some((j, opid)) = other_live(ring, entry) {
+                // `p` drops here: it closes our entry.
+                return Err(Error::ProducerBusy {
+                    entry: j,
+                    pid: opid,
+                });
             }
         }
+        // A producer that closed just before us published its tail before
+        // its state, which our compare-and-swap read.
         p.cached_head = ring.head();
         p.tail = ring.tail();
         Ok(p)
@@ -194,8 +195,8 @@ impl<'r> Producer<'r> {
 
     /// Refresh this producer's heartbeat (CLOCK_MONOTONIC ns). Done
     /// automatically every `heartbeat_every` claims (default 256) and on every
-    /// reload of `head`; a producer that claims rarely should call it itself
-    /// (spec section 8 wants a refresh at least every 100 ms while active).
+    /// reload of `head`. Heartbeats are informational (spec section 8: a
+    /// monitor shows their age); liveness is decided by pid and start time.
     pub fn heartbeat(&mut self) {
         self.hb_countdown = self.hb_every;
         if let Some(i) = self.entry {
@@ -211,19 +212,23 @@ impl<'r> Producer<'r> {
         self.hb_countdown = self.hb_countdown.min(self.hb_every);
     }
 
-    /// Publish `records`/`bytes` to the table entry (spec section 3). Done
-    /// automatically on every reload of `head` and on drop.
+    /// Add what this producer committed since the last call to the table
+    /// entry's `records`/`bytes` (spec section 3: totals for the ring, which
+    /// successive owners of an entry add to). Done automatically on every
+    /// reload of `head` and on drop.
     pub fn publish_stats(&mut self) {
         if let Some(i) = self.entry {
-            if self.published_records != self.records {
-                self.published_records = self.records;
-                self.ring.ent64(i, ENT_RECORDS).store(
-                    self.base_records.wrapping_add(self.records),
-                    Ordering::Relaxed,
-                );
+            let records = self.records - self.published_records;
+            if records != 0 {
+                let bytes = self.bytes - self.published_bytes;
+                self.ring
+                    .ent64(i, ENT_RECORDS)
+                    .fetch_add(records, Ordering::Relaxed);
                 self.ring
                     .ent64(i, ENT_BYTES)
-                    .store(self.base_bytes.wrapping_add(self.bytes), Ordering::Relaxed);
+                    .fetch_add(bytes, Ordering::Relaxed);
+                self.published_records = self.records;
+                self.published_bytes = self.bytes;
             }
         }
     }
@@ -252,22 +257,33 @@ impl<'r> Producer<'r> {
         }
     }
 
+    /// A refused claim (5.1): count it, and turn "full" into "closed" when
+    /// the consumer closed or its process is gone (section 8).
     #[cold]
     #[inline(never)]
-    fn full(&self) -> TryClaimError {
+    fn full(&mut self) -> TryClaimError {
         self.ring
             .h64(OFF_FULL_EVENTS)
             .fetch_add(1, Ordering::Relaxed);
-        if self.ring.consumer_state() == STATE_CLOSED {
-            TryClaimError::Closed
-        } else {
-            TryClaimError::Full
+        match self.ring.consumer_state() {
+            STATE_CLOSED => TryClaimError::Closed,
+            STATE_ATTACHED => {
+                let now = sys::monotonic_ns();
+                if now.wrapping_sub(self.live_checked) > LIVE_CHECK_NS {
+                    self.live_checked = now;
+                    if self.ring.consumer_gone() {
+                        return TryClaimError::Closed;
+                    }
+                }
+                TryClaimError::Full
+            }
+            _ => TryClaimError::Full,
         }
     }
 
     /// Claim `len` payload bytes (spec 5.2). The returned guard derefs to
     /// exactly `len` bytes; it aborts on drop unless committed.
-    #[inline]
+    #[inline(always)]
     pub fn try_claim(&mut self, len: usize) -> Result<WriteClaim<'_, 'r>, TryClaimError> {
         if len == 0 {
             return Err(TryClaimError::ZeroLength);
@@ -323,11 +339,9 @@ impl<'r> Producer<'r> {
         let p = t.wrapping_add(pad);
         let lap = (p >> ring.shift()) & 0xFFFF;
         let stamp = word(KIND_CLAIMED, self.owner, lap, n);
-        ring.word_at(p).store(stamp, Ordering::Release);
-        // The payload stores below must not become visible before the stamp
-        // (section 9's scan). Release on the stamp orders only what precedes
-        // it; this fence orders it before what follows (no-op on x86-64).
-        fence(Ordering::Release);
+        // Relaxed is enough (section 6: section 9 reads stamps only after a
+        // timeout of seconds; the payload stores follow in program order).
+        ring.word_at(p).store(stamp, Ordering::Relaxed);
         self.hb_countdown -= 1;
         if self.hb_countdown == 0 {
             self.heartbeat();
@@ -362,8 +376,8 @@ impl<'r> Producer<'r> {
         Ok(())
     }
 
-    /// Section 7.1: after a commit, wake a parked consumer. The common case
-    /// is one load and no system call.
+    /// Section 7.1: after a commit, an abort or closing, wake a parked
+    /// consumer. The common case is one load and no system call.
     #[inline(always)]
     fn wake_check(&self) {
         if self.ring.h32(OFF_CONSUMER_WAIT).load(Ordering::SeqCst) != 0 {
@@ -375,9 +389,11 @@ impl<'r> Producer<'r> {
     #[inline(never)]
     fn wake(&self) {
         let w = self.ring.h32(OFF_CONSUMER_WAIT);
-        w.store(0, Ordering::SeqCst);
-        // SAFETY: the 4-aligned consumer_wait word in our live mapping.
-        unsafe { sys::futex_wake(w.as_ptr(), 1) };
+        // Exchange: of several producers seeing the flag, one makes the call.
+        if w.swap(0, Ordering::SeqCst) != 0 {
+            // SAFETY: the 4-aligned consumer_wait word in our live mapping.
+            unsafe { sys::futex_wake(w.as_ptr(), 1) };
+        }
     }
 
     /// Finish a claim with `value` (commit or abort word). Returns whether
@@ -406,72 +422,106 @@ impl Drop for Producer<'_> {
             self.heartbeat();
             self.ring
                 .ent32(i, ENT_STATE)
-                .store(STATE_CLOSED, Ordering::Release);
+                .store(STATE_CLOSED, Ordering::SeqCst);
         }
+        // Section 7.1: a parked consumer learns at once that it may have
+        // reached the end.
+        self.wake_check();
     }
 }
 
-/// Take a producer-table entry for (`pid`, `start`). See the report/README for
-/// the races this guards against; returns `None` if the table is full.
+/// Take a producer-table entry (spec section 8); `None` if every entry is
+/// held by a live process.
+///
+/// An entry is ours once we compare-and-swap its `state` to 3 (attaching):
+/// from 0 or 2 in a first pass, else from 1 where the entry's process is
+/// gone. Then pid, start and heartbeat, then `state = 1`. All seq_cst, so an
+/// SPSC producer attaching at the same time sees us (see `other_live`).
 fn take_entry(ring: &Ring, pid: u32, start: u64) -> Option<usize> {
-    // First pass: free (0) or closed (2) entries.
+    let take = |i: usize| {
+        ring.ent32(i, ENT_PID).store(pid, Ordering::SeqCst);
+        ring.ent64(i, ENT_START).store(start, Ordering::SeqCst);
+        ring.ent64(i, ENT_HEARTBEAT)
+            .store(sys::monotonic_ns(), Ordering::SeqCst);
+        ring.ent32(i, ENT_STATE)
+            .store(STATE_ATTACHED, Ordering::SeqCst);
+        Some(i)
+    };
     for i in 0..PRODUCER_SLOTS {
         let state = ring.ent32(i, ENT_STATE);
-        let s = state.load(Ordering::Acquire);
-        if s != STATE_FREE && s != STATE_CLOSED {
-            continue;
-        }
-        if state
-            .compare_exchange(s, STATE_ATTACHED, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
+        let s = state.load(Ordering::SeqCst);
+        if (s == STATE_FREE || s == STATE_CLOSED)
+            && state
+                .compare_exchange(s, STATE_ATTACHING, Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
         {
-            continue;
+            return take(i);
         }
-        // We hold state = 1 with the previous owner's pid still in place.
-        // Zero `start` first ("identity unknown": looks alive to others), then
-        // take the pid by CAS so that a concurrent take-over of a dead pid
-        // (second pass, below) and we cannot both win.
-        let old = ring.ent32(i, ENT_PID).load(Ordering::Acquire);
-        ring.ent64(i, ENT_START).store(0, Ordering::Release);
-        if ring
-            .ent32(i, ENT_PID)
-            .compare_exchange(old, pid, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
-        {
-            continue; // someone took it over; it is theirs
-        }
-        ring.ent64(i, ENT_START).store(start, Ordering::Release);
-        return Some(i);
     }
-    // Second pass: attached entries whose process is gone.
+    // Take-over of an attached entry whose process is gone.
     for i in 0..PRODUCER_SLOTS {
-        if ring.ent32(i, ENT_STATE).load(Ordering::Acquire) != STATE_ATTACHED {
-            continue;
-        }
-        let opid = ring.ent32(i, ENT_PID).load(Ordering::Acquire);
-        let ostart = ring.ent64(i, ENT_START).load(Ordering::Acquire);
-        if opid == 0 || ostart == 0 || proc::alive(opid, ostart) {
-            continue; // attaching in progress, identity unknown, or alive
-        }
-        // Claim by CAS on start (unique winner), then the pid.
-        if ring
-            .ent64(i, ENT_START)
-            .compare_exchange(ostart, 0, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
+        let state = ring.ent32(i, ENT_STATE);
+        let dead_pid = ring.ent32(i, ENT_PID).load(Ordering::SeqCst);
+        let dead_start = ring.ent64(i, ENT_START).load(Ordering::SeqCst);
+        if state.load(Ordering::SeqCst) != STATE_ATTACHED
+            || proc::alive(dead_pid, dead_start)
+            || state
+                .compare_exchange(
+                    STATE_ATTACHED,
+                    STATE_ATTACHING,
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                )
+                .is_err()
         {
             continue;
         }
-        if ring
-            .ent32(i, ENT_PID)
-            .compare_exchange(opid, pid, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
+        // Our CAS may have won against a producer that took the entry over
+        // between our look and our CAS: then the pid or start is no longer
+        // the dead one's, and the entry goes back to it. A CAS rather than
+        // the spec's plain store, so that if that producer closed meanwhile
+        // (state 2) the entry stays closed instead of looking attached.
+        if ring.ent32(i, ENT_PID).load(Ordering::SeqCst) != dead_pid
+            || ring.ent64(i, ENT_START).load(Ordering::SeqCst) != dead_start
         {
+            let _ = state.compare_exchange(
+                STATE_ATTACHING,
+                STATE_ATTACHED,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            );
             continue;
         }
-        ring.ent64(i, ENT_START).store(start, Ordering::Release);
-        return Some(i);
+        return take(i);
     }
     None
+}
+
+/// An entry other than `mine` that is attaching, or attached by a live
+/// process: its index and pid.
+fn other_live(ring: &Ring, mine: Option<usize>) -> Option<(usize, u32)> {
+    (0..PRODUCER_SLOTS)
+        .filter(|&j| Some(j) != mine)
+        .find(|&j| match ring.ent32(j, ENT_STATE).load(Ordering::SeqCst) {
+            STATE_ATTACHING => true,
+            STATE_ATTACHED => !entry_gone(ring, j),
+            _ => false,
+        })
+        .map(|j| (j, ring.ent32(j, ENT_PID).load(Ordering::SeqCst)))
+}
+
+/// Whether attached entry `i`'s process is gone. The entry is read again
+/// after the verdict (section 8): a producer taking it over stores its pid
+/// just after taking it, and must not be judged by the pid it replaces.
+fn entry_gone(ring: &Ring, i: usize) -> bool {
+    let pid = ring.ent32(i, ENT_PID).load(Ordering::SeqCst);
+    let start = ring.ent64(i, ENT_START).load(Ordering::SeqCst);
+    if proc::alive(pid, start) {
+        return false;
+    }
+    ring.ent32(i, ENT_STATE).load(Ordering::SeqCst) == STATE_ATTACHED
+        && ring.ent32(i, ENT_PID).load(Ordering::SeqCst) == pid
+        && ring.ent64(i, ENT_START).load(Ordering::SeqCst) == start
 }
 
 /// A claim in progress: derefs to exactly `len` payload bytes. Aborts on drop
@@ -521,25 +571,30 @@ impl WriteClaim<'_, '_> {
         }
     }
 
-    /// Give the claim back (spec 5.4).
+    /// Give the claim back (spec 5.4), then wake a parked consumer (7.1).
+    /// `aborts` counts it only if it took effect (an MPSC abort can lose to a
+    /// recovery, like a commit).
     #[inline]
     pub fn abort(mut self) {
         self.do_abort();
     }
 
+    #[cold]
+    #[inline(never)]
     fn do_abort(&mut self) {
         self.done = true;
         let p = &*self.producer;
         let value = word(KIND_ABORTED, 0, 0, record_size(self.len));
-        p.ring.h64(OFF_ABORTS).fetch_add(1, Ordering::Relaxed);
         if p.finish(self.pos, self.stamp, value) {
-            // A consumer parked at this record waits for it: wake it too.
-            p.wake_check();
+            p.ring.h64(OFF_ABORTS).fetch_add(1, Ordering::Relaxed);
         }
+        // A consumer parked at this record waits for it.
+        p.wake_check();
     }
 }
 
 impl Drop for WriteClaim<'_, '_> {
+    #[inline(always)]
     fn drop(&mut self) {
         if !self.done {
             self.do_abort();

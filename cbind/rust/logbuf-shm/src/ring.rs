@@ -364,14 +364,20 @@ impl Ring {
         self.h32(OFF_CONSUMER_STATE).load(Ordering::Acquire)
     }
     /// Whether the consumer has closed, or is recorded as attached but its
-    /// process is gone (spec section 8). Reads `/proc`: not for hot paths.
+    /// process is gone (spec section 8). Calls `kill(pid, 0)` and reads
+    /// `/proc`: not for hot paths.
     pub fn consumer_gone(&self) -> bool {
         match self.consumer_state() {
             STATE_CLOSED => true,
             STATE_ATTACHED => {
-                let pid = self.h32(OFF_CONSUMER_PID).load(Ordering::Acquire);
-                let start = self.h64(OFF_CONSUMER_START).load(Ordering::Acquire);
-                pid != 0 && !crate::proc::alive(pid, start)
+                let pid = self.h32(OFF_CONSUMER_PID).load(Ordering::SeqCst);
+                let start = self.h64(OFF_CONSUMER_START).load(Ordering::SeqCst);
+                // Read again after the verdict: a consumer attaching just now
+                // must not be judged by the pid or start it replaces.
+                !crate::proc::alive(pid, start)
+                    && self.consumer_state() == STATE_ATTACHED
+                    && self.h32(OFF_CONSUMER_PID).load(Ordering::SeqCst) == pid
+                    && self.h64(OFF_CONSUMER_START).load(Ordering::SeqCst) == start
             }
             _ => false,
         }

@@ -49,6 +49,19 @@ extern "C" {
     pub fn munmap(addr: *mut c_void, len: usize) -> c_int;
     pub fn syscall(num: c_long, ...) -> c_long;
     pub fn clock_gettime(clk: c_int, tp: *mut Timespec) -> c_int;
+    pub fn kill(pid: c_int, sig: c_int) -> c_int;
+}
+
+/// `ESRCH`: no such process.
+pub const ESRCH: i32 = 3;
+
+/// Whether `kill(pid, 0)` fails with `ESRCH` (no process with that pid). EPERM
+/// means the process exists but is not ours. `pid` must be positive.
+pub fn no_such_process(pid: u32) -> bool {
+    debug_assert!(pid > 0 && pid <= i32::MAX as u32);
+    // SAFETY: signal 0 only checks for existence; pid > 0 names one process.
+    let r = unsafe { kill(pid as c_int, 0) };
+    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(ESRCH)
 }
 
 /// CLOCK_MONOTONIC in nanoseconds.

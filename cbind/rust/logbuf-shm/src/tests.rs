@@ -583,20 +583,7 @@ fn wake_parked_consumer() {
     p.try_write(b"a").unwrap();
     let wait = ring.header_u32(OFF_CONSUMER_WAIT);
     assert_eq!(wait.load(Ordering::SeqCst), 0);
-    std::thread::scope(|s| {
-        wait.store(1, Ordering::SeqCst);
-        let h = s.spawn(|| {
-            let t0 = Instant::now();
-            // SAFETY: the word lives in the mapping for the scope.
-            unsafe { crate::sys::futex_wait(wait.as_ptr(), 1, 10_000_000_000) };
-            t0.elapsed()
-        });
-        std::thread::sleep(Duration::from_millis(100));
-        p.try_write(b"b").unwrap();
-        let waited = h.join().unwrap();
-        assert!(waited < Duration::from_secs(5), "not woken: {waited:?}");
-    });
-    assert_eq!(wait.load(Ordering::SeqCst), 0);
+    woken_by(&ring, || p.try_write(b"b").unwrap());
 }
 
 #[test]
@@ -720,4 +707,354 @@ fn test_records() {
     assert!(seen_max > 1000);
     let mut g = testrec::TestRecords::new(1, 5, 16).unwrap();
     assert_eq!(g.next_len(), 16);
+}
+
+// ---------------------------------------------------------------- section 8
+
+#[test]
+fn attaching_entries_are_skipped_and_alive() {
+    let f = tmp();
+    let ring = Ring::create(&f.0, 1024, Mode::Mpsc).unwrap();
+    // Entry 0 is being attached by someone else (state 3, pid not written).
+    set_entry32(&ring, 0, ENT_STATE, STATE_ATTACHING);
+    let p = ring.producer().unwrap();
+    assert_eq!(p.owner_id(), 2);
+    assert_eq!(entry32(&ring, 0, ENT_STATE), STATE_ATTACHING);
+    drop(p);
+    // On SPSC an attaching entry counts as a live producer.
+    let f = tmp();
+    let ring = Ring::create(&f.0, 1024, Mode::Spsc).unwrap();
+    set_entry32(&ring, 3, ENT_STATE, STATE_ATTACHING);
+    assert!(matches!(
+        ring.producer(),
+        Err(Error::ProducerBusy { entry: 3, .. })
+    ));
+    // our own entry was given back
+    assert_eq!(entry32(&ring, 0, ENT_STATE), STATE_CLOSED);
+    set_entry32(&ring, 3, ENT_STATE, STATE_CLOSED);
+    assert_eq!(ring.producer().unwrap().owner_id(), 1);
+}
+
+#[test]
+fn take_over_only_gone_entries() {
+    let f = tmp();
+    let ring = Ring::create(&f.0, 1024, Mode::Mpsc).unwrap();
+    let (pid, start) = crate::proc::me();
+    for i in 0..PRODUCER_SLOTS {
+        set_entry32(&ring, i, ENT_STATE, STATE_ATTACHED);
+        set_entry32(&ring, i, ENT_PID, pid);
+        set_entry64(&ring, i, ENT_START, start);
+    }
+    // pid 0 / start 0: "not known yet", alive; our pid with another start
+    // time: a process that is gone.
+    set_entry32(&ring, 1, ENT_PID, 0);
+    set_entry64(&ring, 2, ENT_START, 0);
+    set_entry64(&ring, 7, ENT_START, start + 1);
+    set_entry64(&ring, 7, ENT_RECORDS, 40);
+    let mut p = ring.producer().unwrap();
+    assert_eq!(p.owner_id(), 8);
+    assert_eq!(entry32(&ring, 7, ENT_STATE), STATE_ATTACHED);
+    assert_eq!(entry64(&ring, 7, ENT_START), start);
+    p.try_write(b"x").unwrap();
+    drop(p);
+    assert_eq!(entry64(&ring, 7, ENT_RECORDS), 41, "totals for the ring");
+    assert_eq!(entry32(&ring, 7, ENT_STATE), STATE_CLOSED);
+    for i in [1, 2] {
+        assert_eq!(entry32(&ring, i, ENT_STATE), STATE_ATTACHED);
+    }
+}
+
+#[test]
+fn spsc_busy_without_an_entry() {
+    let f = tmp();
+    let ring = Ring::create(&f.0, 1024, Mode::Spsc).unwrap();
+    let (pid, start) = crate::proc::me();
+    for i in 0..PRODUCER_SLOTS {
+        set_entry32(&ring, i, ENT_STATE, STATE_ATTACHED);
+        set_entry32(&ring, i, ENT_PID, pid);
+        set_entry64(&ring, i, ENT_START, start);
+    }
+    // table full of live entries: no entry for us, and busy
+    assert!(matches!(
+        ring.producer(),
+        Err(Error::ProducerBusy { entry: 0, .. })
+    ));
+}
+
+#[test]
+fn liveness_pid_start_zombie() {
+    use crate::proc::alive;
+    let (pid, start) = crate::proc::me();
+    assert!(alive(pid, start) && alive(pid, 0) && alive(0, 0));
+    assert!(!alive(pid, start + 1));
+    assert!(!alive(0x7FFF_FFF0, 0), "no such pid");
+    assert!(!alive(u32::MAX, 0), "never kill(-1, 0)");
+    // a child that exited but is not reaped yet is a zombie: gone
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let cpid = child.id();
+    let cstart = crate::proc::start_time(cpid).unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while crate::proc::stat(cpid).is_some_and(|(_, z)| !z) {
+        assert!(Instant::now() < deadline, "child never became a zombie");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(!alive(cpid, cstart));
+    child.wait().unwrap();
+}
+
+#[test]
+fn closed_when_consumer_gone() {
+    let f = tmp();
+    let ring = Ring::create(&f.0, 256, Mode::Mpsc).unwrap();
+    let mut p = ring.producer().unwrap();
+    while p.try_write(&[1; 24]).is_ok() {}
+    let (pid, start) = crate::proc::me();
+    ring.header_u32(OFF_CONSUMER_PID)
+        .store(pid, Ordering::SeqCst);
+    ring.header_u64(OFF_CONSUMER_START)
+        .store(start, Ordering::SeqCst);
+    ring.header_u32(OFF_CONSUMER_STATE)
+        .store(STATE_ATTACHED, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(11));
+    assert_eq!(p.try_claim(8).unwrap_err(), TryClaimError::Full);
+    // the consumer's process is gone (another start time)
+    ring.header_u64(OFF_CONSUMER_START)
+        .store(start + 1, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(11));
+    assert_eq!(p.try_claim(8).unwrap_err(), TryClaimError::Closed);
+}
+
+#[test]
+fn aborts_counted_when_they_take_effect() {
+    let f = tmp();
+    let ring = Ring::create(&f.0, 1024, Mode::Mpsc).unwrap();
+    let mut p = ring.producer().unwrap();
+    p.try_claim(8).unwrap().abort();
+    assert_eq!(ring.aborts(), 1);
+    let cl = p.try_claim(8).unwrap();
+    ring.word_at(cl.position())
+        .store(word(KIND_UNBLOCKED, 0, 0, 16), Ordering::SeqCst);
+    drop(cl); // loses to the recovery: not counted
+    assert_eq!(ring.aborts(), 1);
+}
+
+/// Park a "consumer" thread on `consumer_wait`, run `act`, and check that it
+/// was woken (not timed out) and the word cleared.
+fn woken_by(ring: &Ring, act: impl FnOnce()) {
+    let wait = ring.header_u32(OFF_CONSUMER_WAIT);
+    std::thread::scope(|s| {
+        wait.store(1, Ordering::SeqCst);
+        let h = s.spawn(|| {
+            // SAFETY: the word lives in the mapping for the scope.
+            let r = unsafe { crate::sys::futex_wait(wait.as_ptr(), 1, 60_000_000_000) };
+            // 0: woken; EAGAIN: the word was 0 already (woken before we slept)
+            (r, std::io::Error::last_os_error().raw_os_error())
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        act();
+        let (r, errno) = h.join().unwrap();
+        assert!(
+            r == 0 || errno == Some(11),
+            "futex_wait: {r}, errno {errno:?}"
+        );
+    });
+    assert_eq!(wait.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn wake_after_abort_and_close() {
+    for mode in [Mode::Spsc, Mode::Mpsc] {
+        let f = tmp();
+        let ring = Ring::create(&f.0, 1024, mode).unwrap();
+        let mut p = ring.producer().unwrap();
+        let cl = p.try_claim(4).unwrap();
+        woken_by(&ring, || cl.abort());
+        woken_by(&ring, || drop(p));
+    }
+}
+
+// ---------------------------------------------------------------- vectors
+
+/// One file of spec/vectors (format: spec/vectors/README.md).
+struct Vector {
+    name: String,
+    image: Vec<u8>,
+    expect: Vec<Vec<String>>,
+}
+
+fn load_vectors() -> Vec<Vector> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../spec/vectors");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "vec"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 16, "vectors in {}", dir.display());
+    paths
+        .iter()
+        .map(|p| {
+            let mut v = Vector {
+                name: p.file_stem().unwrap().to_string_lossy().into(),
+                image: Vec::new(),
+                expect: Vec::new(),
+            };
+            for line in std::fs::read_to_string(p).unwrap().lines() {
+                let line = line.split('#').next().unwrap();
+                let f: Vec<&str> = line.split_whitespace().collect();
+                match f.as_slice() {
+                    [] => {}
+                    ["size", n] => v.image = vec![0; n.parse().unwrap()],
+                    ["expect", rest @ ..] => {
+                        v.expect.push(rest.iter().map(|s| s.to_string()).collect())
+                    }
+                    [off, bytes @ ..] => {
+                        let off = usize::from_str_radix(off.trim_end_matches(':'), 16).unwrap();
+                        for (i, b) in bytes.iter().enumerate() {
+                            v.image[off + i] = u8::from_str_radix(b, 16).unwrap();
+                        }
+                    }
+                }
+            }
+            v
+        })
+        .collect()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Every vector through this crate's open checks and its test consumer.
+#[test]
+fn spec_vectors_consumed() {
+    for v in load_vectors() {
+        let f = tmp();
+        std::fs::write(&f.0, &v.image).unwrap();
+        let ring = match Ring::open(&f.0) {
+            Ok(r) => r,
+            Err(e) => {
+                let (field, at) = match e {
+                    Error::BadMagic { .. } => ("magic", OFF_MAGIC),
+                    Error::BadVersion { .. } => ("version", OFF_VERSION),
+                    Error::BadPositions { .. } => ("tail", OFF_TAIL),
+                    e => panic!("{}: unexpected {e}", v.name),
+                };
+                assert_eq!(
+                    v.expect[0],
+                    ["corrupt", field, &at.to_string()],
+                    "{}: {e}",
+                    v.name
+                );
+                continue;
+            }
+        };
+        let head0 = ring.head();
+        let mut c = Consumer::new(&ring);
+        for e in &v.expect {
+            match e.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+                ["record", want] => match c.poll() {
+                    Ok(Poll::Record(r)) => assert_eq!(hex(&r), *want, "{}", v.name),
+                    other => panic!("{}: {other:?}, want record {want}", v.name),
+                },
+                ["empty"] => assert!(
+                    matches!(c.poll(), Ok(Poll::Empty | Poll::Pending(_))),
+                    "{}",
+                    v.name
+                ),
+                ["corrupt", "record", at] => match c.poll() {
+                    Err(x) => assert_eq!(x.pos.to_string(), *at, "{}: {x:?}", v.name),
+                    other => panic!("{}: {other:?}, want corrupt at {at}", v.name),
+                },
+                ["head", n] => {
+                    assert_eq!(ring.head().to_string(), *n, "{}", v.name);
+                    let cap = ring.capacity();
+                    let img = std::fs::read(&f.0).unwrap();
+                    let mut pos = head0;
+                    while pos != ring.head() {
+                        let off = HEADER_SIZE + (pos & (cap - 1)) as usize;
+                        assert_eq!(img[off], 0, "{}: released byte at {pos}", v.name);
+                        pos = pos.wrapping_add(1);
+                    }
+                }
+                other => panic!("{}: unknown expect {other:?}", v.name),
+            }
+        }
+    }
+}
+
+/// The vectors a producer can write (committed, aborted and claimed records,
+/// padding at the wrap), written again by this producer from the vector's
+/// starting head: the data area and `tail` come out byte for byte the same.
+#[test]
+fn spec_vectors_produced() {
+    let mut reproduced = Vec::new();
+    for v in load_vectors() {
+        if v.expect.iter().any(|e| e[0] == "corrupt") {
+            continue;
+        }
+        let src = tmp();
+        std::fs::write(&src.0, &v.image).unwrap();
+        let want = Ring::open(&src.0).unwrap();
+        let (cap, head, tail) = (want.capacity(), want.head(), want.tail());
+        let f = tmp();
+        let ring = Ring::create(&f.0, cap, want.mode()).unwrap();
+        set_positions(&ring, head);
+        let mut p = ring.producer().unwrap();
+        let data = |pos: u64, n: u64| {
+            let off = HEADER_SIZE + (pos & (cap - 1)) as usize + 8;
+            &v.image[off..off + n as usize]
+        };
+        let mut pos = head;
+        let mut ok = true;
+        while pos != tail {
+            let w = want.word_at(pos).load(Ordering::SeqCst);
+            let n = word_len(w);
+            pos = pos.wrapping_add(match word_kind(w) {
+                KIND_COMMITTED => {
+                    p.try_write(data(pos, n)).unwrap();
+                    record_size(n)
+                }
+                KIND_ABORTED => {
+                    let mut cl = p.try_claim(n as usize - 8).unwrap();
+                    cl.copy_from_slice(data(pos, n - 8));
+                    cl.abort();
+                    n
+                }
+                KIND_CLAIMED if word_owner(w) == p.owner_id() as u64 => {
+                    let mut cl = p.try_claim(n as usize).unwrap();
+                    cl.copy_from_slice(data(pos, n));
+                    std::mem::forget(cl); // left open, as in the vector
+                    record_size(n)
+                }
+                KIND_PADDING => n, // the producer writes it by itself
+                _ => {
+                    ok = false; // e.g. reserved, not stamped
+                    break;
+                }
+            });
+        }
+        if !ok {
+            continue;
+        }
+        let got = std::fs::read(&f.0).unwrap();
+        assert_eq!(ring.tail(), tail, "{}", v.name);
+        assert!(
+            got[HEADER_SIZE..] == v.image[HEADER_SIZE..],
+            "{}: data area differs",
+            v.name
+        );
+        reproduced.push(v.name);
+    }
+    reproduced.sort();
+    assert_eq!(
+        reproduced,
+        [
+            "abort",
+            "claimed-not-committed",
+            "exact-fit",
+            "position-wraps",
+            "wrap-padding"
+        ]
+    );
 }

@@ -1,0 +1,248 @@
+package cbind
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/logbuf/logbuf/abi"
+	"github.com/logbuf/logbuf/ring"
+)
+
+// Cross-process tests of the Rust producer, cbind/rust/logbuf-shm (written
+// from spec/PROTOCOL.md alone): its testprod program (spec/TEST-RECORDS.md)
+// feeds the Go consumer, alone and beside C and Go producer processes.
+
+const rustCrate = "rust/logbuf-shm"
+
+var rustBuild struct {
+	once sync.Once
+	dir  string // where the copies of the binaries are
+	took time.Duration
+	err  error
+}
+
+// cargo returns the cargo command, or skips the test when there is none.
+func cargo(t *testing.T) string {
+	t.Helper()
+	if path, err := exec.LookPath("cargo"); err == nil {
+		return path
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		path := filepath.Join(home, ".cargo", "bin", "cargo")
+		if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return path
+		}
+	}
+	t.Skip("skipping: cargo not found (neither on PATH nor at ~/.cargo/bin/cargo); " +
+		"the Rust producer's cross-process tests need it (.ci/run puts ~/.cargo/bin on PATH)")
+	return ""
+}
+
+// rustTargetDir is cargo's target directory for the crate at crate (an
+// absolute path): a cache that outlives the test run, so that a rerun with
+// unchanged sources costs one no-op cargo call instead of a release build
+// with LTO, keyed by the crate's path so that two checkouts do not rebuild,
+// and overwrite, each other's binaries.
+func rustTargetDir(crate, fallback string) string {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return filepath.Join(fallback, "rust-target")
+	}
+	sum := sha256.Sum256([]byte(crate))
+	return filepath.Join(cache, "logbuf-rust-target", hex.EncodeToString(sum[:8]))
+}
+
+// rustProg returns the crate's program name, built once per test binary
+// with `cargo build --release --offline`. The binaries are copied out of
+// cargo's target directory into this run's build directory, so that a build
+// started by another run cannot replace them while they run.
+func rustProg(t *testing.T, name string) string {
+	t.Helper()
+	cargoPath := cargo(t)
+	dir := testBuildDir(t)
+	rustBuild.once.Do(func() {
+		crate, err := filepath.Abs(rustCrate)
+		if err != nil {
+			rustBuild.err = err
+			return
+		}
+		target := rustTargetDir(crate, dir)
+		cmd := exec.Command(cargoPath, "build", "--release", "--offline", "--locked", "--bins", "--quiet")
+		cmd.Dir = crate
+		cmd.Env = append(os.Environ(),
+			"CARGO_TARGET_DIR="+target,
+			"CARGO_TERM_COLOR=never",
+			// cargo found at ~/.cargo/bin finds rustc beside it.
+			"PATH="+filepath.Dir(cargoPath)+string(os.PathListSeparator)+os.Getenv("PATH"))
+		t0 := time.Now()
+		out, err := cmd.CombinedOutput()
+		rustBuild.took = time.Since(t0)
+		if err != nil {
+			rustBuild.err = fmt.Errorf("cargo build --release --offline in %s (CARGO_TARGET_DIR=%s): %v\n%s", crate, target, err, out)
+			return
+		}
+		rustBuild.dir = filepath.Join(dir, "rust")
+		if err := os.MkdirAll(rustBuild.dir, 0o755); err != nil {
+			rustBuild.err = err
+			return
+		}
+		for _, bin := range []string{"testprod", "bench64"} {
+			b, err := os.ReadFile(filepath.Join(target, "release", bin))
+			if err == nil {
+				err = os.WriteFile(filepath.Join(rustBuild.dir, bin), b, 0o755)
+			}
+			if err != nil {
+				rustBuild.err = err
+				return
+			}
+		}
+		t.Logf("cargo build --release: %v (target dir %s)", rustBuild.took.Round(time.Millisecond), target)
+	})
+	if rustBuild.err != nil {
+		t.Fatal(rustBuild.err)
+	}
+	return filepath.Join(rustBuild.dir, name)
+}
+
+// TestRustProducerGoConsumer: one Rust testprod process writes 1e6 records
+// of random length into an SPSC ring file from abi.Create (2e5 under -race
+// or -short); the Go consumer reads them all, in order, intact, of the
+// lengths the producer's generator gives, and the Rust producer's counters
+// (section 3) add up and its table entry is closed.
+func TestRustProducerGoConsumer(t *testing.T) {
+	const seed = 0x2545F4914F6CDD1D
+	count := scale(1_000_000)
+	testprod := rustProg(t, "testprod")
+	f, path := createRing(t, 1<<16, abi.SPSC)
+	chk := newRecChecker()
+	chk.gens[11] = newRecGen(seed, int(f.Region().MaxPayload()))
+	p := start(t, procTimeout, testprod, path, "11", strconv.Itoa(count), "0x"+strconv.FormatUint(seed, 16))
+	consumeGo(t, f.Region(), count, chk, p)
+	p.mustSucceed(t)
+
+	s := ring.ReadStats(f.Region())
+	if s.RecordsWritten != uint64(count) || s.RecordsRead != uint64(count) || s.BytesWritten != s.BytesRead {
+		t.Errorf("counters: written %d records %d bytes, read %d records %d bytes; want %d records",
+			s.RecordsWritten, s.BytesWritten, s.RecordsRead, s.BytesRead, count)
+	}
+	if s.Producers != 0 || f.Region().Slot(0).State.Load() != abi.StateClosed {
+		t.Errorf("the Rust producer did not close its table entry: %d attached", s.Producers)
+	}
+	t.Logf("%d records, %d bytes, %d full events", s.RecordsRead, s.BytesRead, s.FullEvents)
+}
+
+// TestRustProducerGoRecv: the Go consumer blocks in RecvBatch on a small
+// ring, so it parks on consumer_wait and depends on the Rust producer's
+// wake-ups (section 7.1); it reads until ErrClosed, which it may report
+// only after the Rust producer closed its table entry (section 8).
+func TestRustProducerGoRecv(t *testing.T) {
+	count := scale(100_000)
+	testprod := rustProg(t, "testprod")
+	f, path := createRing(t, 1<<12, abi.SPSC)
+	chk := newRecChecker()
+	chk.gens[12] = newRecGen(1212, int(f.Region().MaxPayload()))
+	c, err := ring.NewConsumer(f.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p := start(t, procTimeout, testprod, path, "12", strconv.Itoa(count), "1212")
+	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
+	defer cancel()
+	got := 0
+	var bad error
+	for {
+		n, err := c.RecvBatch(ctx, 256, func(b []byte) {
+			if bad == nil {
+				bad = chk.check(b)
+			}
+		})
+		got += n
+		if errors.Is(err, ring.ErrClosed) {
+			break
+		}
+		if err != nil {
+			_, _, stderr := p.wait()
+			t.Fatalf("after %d of %d records: %v (testprod: %s)", got, count, err, stderr)
+		}
+	}
+	p.mustSucceed(t)
+	if bad != nil {
+		t.Fatal(bad)
+	}
+	if got != count {
+		t.Fatalf("ErrClosed after %d records, want %d", got, count)
+	}
+}
+
+// TestMPSCRustCGo: a Rust, a C and a Go producer process write into one MPSC
+// ring file; the Go consumer gets every record exactly once, in order per
+// producer, intact, and the producers' counters add up.
+func TestMPSCRustCGo(t *testing.T) {
+	each := scale(100_000)
+	testprod := rustProg(t, "testprod")
+	cproducer := cprog(t, "tests/producer.c", false)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, path := createRing(t, 1<<15, abi.MPSC)
+	maxPayload := int(f.Region().MaxPayload())
+	chk := newRecChecker()
+	n := strconv.Itoa(each)
+	procs := []*proc{
+		start(t, procTimeout, testprod, path, "1", n, "101"),
+		start(t, procTimeout, cproducer, path, "2", n, "202"),
+		startEnv(t, procTimeout, []string{fmt.Sprintf("%s=%s 3 %d 303", childEnv, path, each)}, exe, "-test.run=^$"),
+	}
+	for id := uint32(1); id <= 3; id++ {
+		chk.gens[id] = newRecGen(uint64(101*id), maxPayload)
+	}
+	consumeGo(t, f.Region(), 3*each, chk, procs...)
+	for _, p := range procs {
+		p.mustSucceed(t)
+	}
+	for id := uint32(1); id <= 3; id++ {
+		if chk.next[id] != uint64(each) {
+			t.Errorf("producer %d: %d records, want %d", id, chk.next[id], each)
+		}
+	}
+	s := ring.ReadStats(f.Region())
+	if s.RecordsWritten != uint64(3*each) || s.RecordsRead != uint64(3*each) || s.BytesWritten != s.BytesRead {
+		t.Errorf("counters: written %d records %d bytes, read %d records %d bytes; want %d records",
+			s.RecordsWritten, s.BytesWritten, s.RecordsRead, s.BytesRead, 3*each)
+	}
+	if s.Producers != 0 || s.Used != 0 {
+		t.Errorf("after the end: %d producers attached, %d bytes in the ring", s.Producers, s.Used)
+	}
+	t.Logf("%d records, %d full events", s.RecordsRead, s.FullEvents)
+}
+
+// TestRustSPSCOneProducer: the one-producer rule of section 8 holds between
+// Go and Rust: while a Go producer is attached to an SPSC ring file, testprod
+// refuses to attach, and it may once the Go one has closed.
+func TestRustSPSCOneProducer(t *testing.T) {
+	testprod := rustProg(t, "testprod")
+	f, path := createRing(t, 1<<12, abi.SPSC)
+	p, err := ring.NewProducer(f.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := start(t, procTimeout, testprod, path, "1", "1", "1").wait()
+	if code != 1 || !strings.Contains(stderr, "already has a live producer") {
+		t.Fatalf("second SPSC producer exited %d (%q), want 1 and a refusal", code, stderr)
+	}
+	p.Close()
+	start(t, procTimeout, testprod, path, "1", "1", "1").mustSucceed(t)
+}
