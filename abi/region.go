@@ -58,13 +58,7 @@ func Format(mem []byte, capacity uint64, mode Mode) (*Region, error) {
 	mem = mem[: HeaderSize+capacity : HeaderSize+capacity]
 	clear(mem)
 	h := (*Header)(unsafe.Pointer(unsafe.SliceData(mem)))
-	h.Magic = Magic
-	h.Version = Version
-	h.HeaderSize = HeaderSize
-	h.Capacity = capacity
-	h.Flags = uint32(mode)
-	h.LineSize = LineSize
-	h.ProducerSlots = ProducerSlots
+	writeIdentity(h, capacity, mode)
 	return &Region{mem: mem, hdr: h, data: mem[HeaderSize:], capacity: capacity, mode: mode}, nil
 }
 

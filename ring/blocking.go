@@ -278,25 +278,13 @@ func (p *Producer) Claim(ctx context.Context, n int) (Claim, error) {
 // claimWait is Claim's loop for a full ring, apart so that Claim stays a
 // call and a compare in the common case.
 func (p *Producer) claimWait(ctx context.Context, n int) (Claim, error) {
-	var b backoff
-	for {
-		cl, err := p.TryClaim(n)
-		if err != ErrFull {
-			return cl, err
-		}
-		if err := b.wait(ctx, &p.core); err != nil {
-			return Claim{}, err
-		}
-	}
+	return claimWait(ctx, p, &p.core, n)
 }
 
 // Write copies b into the ring as one record, waiting for space as Claim
 // does.
 func (p *Producer) Write(ctx context.Context, b []byte) error {
-	cl, err := p.TryClaim(len(b))
-	if err == ErrFull {
-		cl, err = p.claimWait(ctx, len(b))
-	}
+	cl, err := p.Claim(ctx, len(b))
 	if err != nil {
 		return err
 	}
@@ -314,34 +302,40 @@ func (p *MPSCProducer) Claim(ctx context.Context, n int) (Claim, error) {
 	return cl, err
 }
 
-// claimWait is Claim's loop for a full ring, apart so that Claim stays a
-// call and a compare in the common case.
 func (p *MPSCProducer) claimWait(ctx context.Context, n int) (Claim, error) {
-	var b backoff
-	for {
-		cl, err := p.TryClaim(n)
-		if err != ErrFull {
-			return cl, err
-		}
-		if err := b.wait(ctx, &p.core); err != nil {
-			return Claim{}, err
-		}
-	}
+	return claimWait(ctx, p, &p.core, n)
 }
 
 // Write copies b into the ring as one record, waiting for space as Claim
 // does. It returns ErrDiscarded when the consumer recovered the claim as
 // stuck before the commit (spec section 9).
 func (p *MPSCProducer) Write(ctx context.Context, b []byte) error {
-	cl, err := p.TryClaim(len(b))
-	if err == ErrFull {
-		cl, err = p.claimWait(ctx, len(b))
-	}
+	cl, err := p.Claim(ctx, len(b))
 	if err != nil {
 		return err
 	}
 	copy(cl.Bytes(), b)
 	return cl.Commit()
+}
+
+// claimer is either producer. claimWait takes it as a type parameter, not an
+// interface value, so that calling it allocates nothing.
+type claimer interface {
+	TryClaim(n int) (Claim, error)
+}
+
+// claimWait retries TryClaim, backing off, until it is not ErrFull.
+func claimWait[P claimer](ctx context.Context, p P, c *core, n int) (Claim, error) {
+	var b backoff
+	for {
+		cl, err := p.TryClaim(n)
+		if err != ErrFull {
+			return cl, err
+		}
+		if err := b.wait(ctx, c); err != nil {
+			return Claim{}, err
+		}
+	}
 }
 
 // backoff paces a producer waiting for space: spin, then yield, then sleep.
