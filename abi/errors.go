@@ -24,6 +24,7 @@ type CorruptError struct {
 	Reason string
 }
 
+// Error names the field or record, where it is, the value found and the rule.
 func (e *CorruptError) Error() string {
 	if e.Field == "record" {
 		return fmt.Sprintf("logbuf: corrupt record at position %d: header word %#016x: %s",

@@ -33,6 +33,7 @@ type Stuck struct {
 	Recovered bool
 }
 
+// String describes the stuck claim in one line, for logs.
 func (s Stuck) String() string {
 	what := "reported"
 	if s.Recovered {

@@ -60,8 +60,10 @@ type DamageError struct {
 	Err    error // ErrTruncated or ErrCorrupt
 }
 
+// Error names the segment, the offset and what is wrong there.
 func (e *DamageError) Error() string {
 	return fmt.Sprintf("segment %s: %v at offset %d: %s", filepath.Base(e.Path), e.Err, e.Offset, e.Reason)
 }
 
+// Unwrap returns the underlying error, for errors.Is.
 func (e *DamageError) Unwrap() error { return e.Err }

@@ -39,6 +39,7 @@ func ParseSync(s string) (Sync, error) {
 	return 0, fmt.Errorf("unknown fsync policy %q (want never, segment or interval)", s)
 }
 
+// String is the policy as the --fsync flag spells it.
 func (s Sync) String() string {
 	return [...]string{"never", "segment", "interval"}[s]
 }
