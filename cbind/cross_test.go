@@ -133,13 +133,21 @@ func TestCProducerGoConsumer(t *testing.T) {
 	consumeGo(t, f.Region(), count, chk, p)
 	p.mustSucceed(t)
 
+	checkSoleProducerDone(t, f, count, "C")
+}
+
+// checkSoleProducerDone checks a drained ring that one producer process of
+// the named language wrote count records into: the counters agree, and the
+// producer closed its table entry (slot 0).
+func checkSoleProducerDone(t *testing.T, f *abi.File, count int, lang string) {
+	t.Helper()
 	s := ring.ReadStats(f.Region())
 	if s.RecordsWritten != uint64(count) || s.RecordsRead != uint64(count) || s.BytesWritten != s.BytesRead {
 		t.Errorf("counters: written %d records %d bytes, read %d records %d bytes; want %d records",
 			s.RecordsWritten, s.BytesWritten, s.RecordsRead, s.BytesRead, count)
 	}
 	if s.Producers != 0 || f.Region().Slot(0).State.Load() != abi.StateClosed {
-		t.Errorf("the C producer did not close its table entry: %d attached", s.Producers)
+		t.Errorf("the %s producer did not close its table entry: %d attached", lang, s.Producers)
 	}
 	t.Logf("%d records, %d bytes, %d full events", s.RecordsRead, s.BytesRead, s.FullEvents)
 }

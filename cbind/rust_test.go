@@ -131,15 +131,7 @@ func TestRustProducerGoConsumer(t *testing.T) {
 	consumeGo(t, f.Region(), count, chk, p)
 	p.mustSucceed(t)
 
-	s := ring.ReadStats(f.Region())
-	if s.RecordsWritten != uint64(count) || s.RecordsRead != uint64(count) || s.BytesWritten != s.BytesRead {
-		t.Errorf("counters: written %d records %d bytes, read %d records %d bytes; want %d records",
-			s.RecordsWritten, s.BytesWritten, s.RecordsRead, s.BytesRead, count)
-	}
-	if s.Producers != 0 || f.Region().Slot(0).State.Load() != abi.StateClosed {
-		t.Errorf("the Rust producer did not close its table entry: %d attached", s.Producers)
-	}
-	t.Logf("%d records, %d bytes, %d full events", s.RecordsRead, s.BytesRead, s.FullEvents)
+	checkSoleProducerDone(t, f, count, "Rust")
 }
 
 // TestRustProducerGoRecv: the Go consumer blocks in RecvBatch on a small
