@@ -9,3 +9,6 @@ package asm
 const hasCycles = false
 
 func cycles() uint64 { return cyclesGeneric() }
+
+// pause is Pause's twin: no hint to give, so nothing.
+func pause() {}

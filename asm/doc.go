@@ -1,6 +1,7 @@
 // Package asm holds the assembly kernels of the ring's hot path that earned
 // their place by measurement: Zero, which clears the regions the consumer
-// releases, and Cycles, a cycle counter for latency benchmarks.
+// releases; Pause, the spin-wait hint of the ring's wait loops; and Cycles, a
+// cycle counter for latency benchmarks.
 //
 // Each kernel has three forms:
 //
@@ -9,7 +10,8 @@
 //   - hand-written arm64 assembly in kernels_arm64.s with the same names,
 //     signatures and size classes;
 //   - a pure-Go twin (zeroGeneric, cyclesGeneric), always compiled, which the
-//     tests treat as the reference.
+//     tests treat as the reference. Pause is the exception: with the purego
+//     tag it does nothing, as Go has no spin-wait hint of its own.
 //
 // The build tag purego selects the built-ins everywhere. Otherwise the package
 // decides once, at init, from the CPU's features (github.com/klauspost/cpuid/v2

@@ -2,6 +2,7 @@ package asm_test
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/logbuf/logbuf/asm"
 )
@@ -20,4 +21,15 @@ func ExampleCycles() {
 	asm.Zero(make([]byte, 4096))
 	fmt.Println(asm.Cycles() >= start)
 	// Output: true
+}
+
+// A spin-wait: poll, and Pause between polls.
+func ExamplePause() {
+	var ready atomic.Bool
+	go ready.Store(true)
+	for !ready.Load() {
+		asm.Pause()
+	}
+	fmt.Println("ready")
+	// Output: ready
 }

@@ -24,3 +24,6 @@ func cycles() uint64
 // dczid reads DCZID_EL0: bit 4 set means DC ZVA is prohibited, bits 3:0
 // are log2 of the block size in 4-byte words.
 func dczid() uint64
+
+// pause is one YIELD, the spin-wait hint.
+func pause()

@@ -158,3 +158,9 @@ TEXT ·dczid(SB), NOSPLIT, $0-8
 	MRS	DCZID_EL0, R0
 	MOVD	R0, ret+0(FP)
 	RET
+
+// func pause()
+TEXT ·pause(SB), NOSPLIT, $0-0
+	// YIELD is the architecture's spin-wait hint, as PAUSE is on amd64.
+	YIELD
+	RET

@@ -6,7 +6,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Tests in the shape of the runtime's memmove_test.go: every length 0..4096
@@ -170,4 +172,22 @@ func firstDiff(got, want []byte, lo, hi int) string {
 		}
 	}
 	return "equal"
+}
+
+// TestPause runs Pause the way callers do, in a loop that polls a value
+// another goroutine writes: the instruction must exist on this CPU (a bad
+// encoding dies with SIGILL) and must not keep the loop from seeing the store.
+func TestPause(t *testing.T) {
+	var flag atomic.Bool
+	go func() {
+		time.Sleep(time.Millisecond)
+		flag.Store(true)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for n := 0; !flag.Load(); n++ {
+		Pause()
+		if n%1024 == 0 && time.Now().After(deadline) {
+			t.Fatal("the store never became visible to the polling loop")
+		}
+	}
 }

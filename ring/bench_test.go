@@ -1,10 +1,13 @@
 package ring
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/logbuf/logbuf/asm"
 )
 
 // The workloads of ../shared/SEED-FACTS.md, so the figures can be laid next
@@ -98,20 +101,26 @@ func throughput(b *testing.B, bytes int64, elapsed time.Duration) {
 
 // BenchmarkThroughput moves b.N records of random 8..1024 B payloads from
 // producer goroutines to a consumer goroutine over a 2 MiB ring, retrying
-// at once when full; the consumer never reads the payload bytes.
+// after one PAUSE when full (as the Rust workload and ../shared/limit do);
+// the consumer never reads the payload bytes.
 func BenchmarkThroughput(b *testing.B) {
-	b.Run("spsc", func(b *testing.B) {
-		p, c := newSPSC(b, 2<<20)
-		runThroughput(b, 1, func(int) func([]byte) { return func(src []byte) { spin(p, src) } }, c, true)
+	spsc := func(take func(*Consumer) func() (int, error)) func(b *testing.B) {
+		return func(b *testing.B) {
+			p, c := newSPSC(b, 2<<20)
+			runThroughput(b, 1, func(int) func([]byte) { return func(src []byte) { spin(p, src) } }, take(c))
+		}
+	}
+	b.Run("bare", func(b *testing.B) {
+		p, c := newBare(b, 2<<20)
+		runThroughput(b, 1, func(int) func([]byte) { return p.write }, c.take)
 	})
-	b.Run("spsc-perrecord", func(b *testing.B) {
-		p, c := newSPSC(b, 2<<20)
-		runThroughput(b, 1, func(int) func([]byte) { return func(src []byte) { spin(p, src) } }, c, false)
-	})
+	b.Run("spsc", spsc(takeRecv))
+	b.Run("spsc-nolinger", spsc(takeBatch))
+	b.Run("spsc-perrecord", spsc(takeRecord))
 	for _, n := range []int{1, 2} {
 		b.Run(fmt.Sprintf("mpsc-%dp", n), func(b *testing.B) {
 			p, c := newMPSC(b, 2<<20)
-			runThroughput(b, n, func(int) func([]byte) { return func(src []byte) { spin(p, src) } }, c, true)
+			runThroughput(b, n, func(int) func([]byte) { return func(src []byte) { spin(p, src) } }, takeRecv(c))
 		})
 	}
 	b.Run("chan", func(b *testing.B) {
@@ -146,7 +155,7 @@ func BenchmarkThroughput(b *testing.B) {
 
 type tryWriter interface{ TryClaim(int) (Claim, error) }
 
-// spin writes src, retrying at once while the ring is full.
+// spin writes src, retrying after one asm.Pause while the ring is full.
 func spin(p tryWriter, src []byte) {
 	for {
 		cl, err := p.TryClaim(len(src))
@@ -155,10 +164,49 @@ func spin(p tryWriter, src []byte) {
 			cl.Commit()
 			return
 		}
+		asm.Pause()
 	}
 }
 
-func runThroughput(b *testing.B, producers int, send func(int) func([]byte), c *Consumer, batch bool) {
+// The ways runThroughput's consumer takes records; each returns how many.
+
+// takeRecv: RecvBatch of up to 256, which lingers after a short batch.
+func takeRecv(c *Consumer) func() (int, error) {
+	ctx, nop := context.Background(), func([]byte) {}
+	return func() (int, error) { return c.RecvBatch(ctx, 256, nop) }
+}
+
+// takeBatch: ReadBatch of up to 256, and one Pause when it finds none.
+func takeBatch(c *Consumer) func() (int, error) {
+	nop := func([]byte) {}
+	return func() (int, error) {
+		n, err := c.ReadBatch(256, nop)
+		if n == 0 {
+			asm.Pause()
+		}
+		return n, err
+	}
+}
+
+// takeRecord: TryRead + Release per record, and one Pause when empty (the
+// Rust workload).
+func takeRecord(c *Consumer) func() (int, error) {
+	return func() (int, error) {
+		if _, err := c.TryRead(); err != nil {
+			if err == ErrEmpty {
+				asm.Pause()
+				err = nil
+			}
+			return 0, err
+		}
+		c.Release()
+		return 1, nil
+	}
+}
+
+// runThroughput runs producers goroutines, each writing its share of b.N
+// random-length records with send(id), and takes them with take.
+func runThroughput(b *testing.B, producers int, send func(int) func([]byte), take func() (int, error)) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
@@ -180,19 +228,12 @@ func runThroughput(b *testing.B, producers int, send func(int) func([]byte), c *
 			bytes[id] = sum
 		}()
 	}
-	got := 0
-	nop := func([]byte) {}
-	for got < b.N {
-		if batch {
-			n, err := c.ReadBatch(256, nop)
-			if err != nil {
-				b.Fatal(err)
-			}
-			got += n
-		} else if _, err := c.TryRead(); err == nil {
-			c.Release()
-			got++
+	for got := 0; got < b.N; {
+		n, err := take()
+		if err != nil {
+			b.Fatal(err)
 		}
+		got += n
 	}
 	wg.Wait()
 	elapsed := time.Since(start)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/logbuf/logbuf/abi"
+	"github.com/logbuf/logbuf/asm"
 )
 
 // The blocking layer: a consumer that waits for records (spec section 7.1)
@@ -26,12 +27,17 @@ import (
 
 // Defaults of the wait loops.
 const (
-	defaultSpins  = 64                     // TryRead retries in a tight loop before yielding
+	defaultSpins  = 64                     // TryRead retries, one asm.Pause apart, before yielding
 	defaultYields = 16                     // then retries after runtime.Gosched, before parking
 	defaultSlice  = 100 * time.Millisecond // longest single futex wait
 	livenessEvery = 50 * time.Millisecond  // how often a waiting party asks the kernel who is alive
 
-	producerSpins   = 64                     // TryClaim retries in a tight loop
+	// After a short batch, RecvBatch waits this many asm.Pause: about 3.6 µs
+	// on the Zen3 development machine (28 ns each, asm's BenchmarkPause);
+	// PAUSE takes other times on other cores.
+	lingerPauses = 128
+
+	producerSpins   = 64                     // TryClaim retries, one asm.Pause apart
 	producerYield   = time.Millisecond       // then runtime.Gosched for this long
 	producerMaxNap  = time.Millisecond       // then sleeps, doubling from 16 µs up to this
 	producerLiveGap = 100 * time.Millisecond // how often a waiting producer checks the consumer's pid
@@ -50,6 +56,8 @@ type waitState struct {
 	watch   stuckWatch
 
 	lastLive time.Time // last liveness check of the producer table
+
+	short bool // RecvBatch's last batch was short of its max
 
 	// Counters for tests and monitoring.
 	parks, timeouts uint64
@@ -107,10 +115,25 @@ func (c *Consumer) recvWait(ctx context.Context, deadline time.Time) (Record, er
 // is ready; it then calls fn with up to max records and releases them. It
 // returns how many it delivered, at least 1 when the error is nil (unless
 // max < 1).
+//
+// After a batch that came back short of max, which means the consumer had
+// caught up with the producers, the next RecvBatch first lingers for a few
+// microseconds (lingerPauses) so that records pile up. A consumer that keeps
+// catching up reads each record's header while its producer is still
+// writing that cache line, and the line then crosses between the two cores
+// several times per record; on the development machine that halved the
+// throughput or worse (BenchmarkThroughput/spsc against spsc-nolinger).
 func (c *Consumer) RecvBatch(ctx context.Context, max int, fn func([]byte)) (int, error) {
+	if c.wait.short {
+		c.wait.short = false
+		for range lingerPauses {
+			asm.Pause()
+		}
+	}
 	for {
 		n, err := c.ReadBatch(max, fn)
 		if n > 0 || err != nil || max < 1 {
+			c.wait.short = n < max
 			return n, err
 		}
 		if err := c.await(ctx, time.Time{}); err != nil {
@@ -147,6 +170,7 @@ func (c *Consumer) await(ctx context.Context, deadline time.Time) error {
 			return nil
 		}
 		if i < spins {
+			asm.Pause()
 			continue
 		}
 		if i < spins+yields {
@@ -350,6 +374,7 @@ type backoff struct {
 func (b *backoff) wait(ctx context.Context, c *core) error {
 	b.n++
 	if b.n <= producerSpins {
+		asm.Pause()
 		return nil
 	}
 	if c.hdr.ConsumerState.Load() == abi.StateClosed {

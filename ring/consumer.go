@@ -10,9 +10,9 @@ import (
 // ReadBatch belong to one goroutine at a time.
 //
 // Reading and releasing are separate steps: TryRead hands out records one by
-// one and Release gives back everything read so far, zeroing it in one pass
-// and storing head once, which is where throughput comes from. ReadBatch does
-// both for up to n records.
+// one and Release gives back everything read so far, zeroing it and storing
+// head once; one head store for many records is where throughput comes from.
+// ReadBatch does both for up to n records, and RecvBatch waits for them.
 type Consumer struct {
 	geometry
 	head      uint64 // released: what the header's head says
@@ -86,9 +86,18 @@ func (c *Consumer) TryRead() (Record, error) {
 }
 
 // ReadBatch calls fn with each committed record ready, up to max of them,
-// then releases them all at once. It returns how many it delivered: 0 with a
-// nil error when none was ready. fn must not keep the slice after it returns.
+// then releases them all with one store of head. It returns how many it
+// delivered: 0 with a nil error when none was ready. fn must not keep the
+// slice after it returns.
+//
+// Each record is zeroed as soon as fn returns, not in one pass at the end:
+// the zeroing stores walk the ring line by line just behind the read cursor,
+// so the CPU's prefetcher fetches the next records' lines while the cursor
+// is still on this one. A pass over headers alone takes one cache miss per
+// record in turn, each to a line the producer's core wrote last; where that
+// is a slow cross-core transfer it made the consumer three times slower.
 func (c *Consumer) ReadBatch(max int, fn func([]byte)) (int, error) {
+	c.Release() // what TryRead handed out before is not ours to zero record by record
 	n := 0
 	var err error
 	for n < max {
@@ -97,15 +106,17 @@ func (c *Consumer) ReadBatch(max int, fn func([]byte)) (int, error) {
 		if b, size, err = c.peek(); err != nil {
 			break
 		}
-		c.next += size
+		off := c.next & c.mask
+		c.next += size // first, so a panicking fn cannot have its record read twice
 		if b != nil {
 			c.pending.records++
 			c.pending.bytes += uint64(len(b))
 			fn(b)
 			n++
 		}
+		zero(c.data[off : off+size])
 	}
-	c.Release()
+	c.advance()
 	if err == ErrEmpty {
 		err = nil
 	}
@@ -125,6 +136,16 @@ func (c *Consumer) Release() {
 	} else {
 		zero(c.data[from:])
 		zero(c.data[:n-(c.capacity-from)])
+	}
+	c.advance()
+}
+
+// advance publishes the read counters and then head, once [head, next) is
+// zeroed. If fn panicked inside ReadBatch, [head, next) holds records not
+// yet zeroed, and the next Release zeroes the whole span again.
+func (c *Consumer) advance() {
+	if c.next == c.head {
+		return
 	}
 	if c.pending.records != 0 {
 		c.total.records += c.pending.records

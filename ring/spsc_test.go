@@ -2,6 +2,7 @@ package ring
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -347,5 +348,62 @@ func TestModeMismatch(t *testing.T) {
 	r, _ = abi.NewHeap(1024, abi.SPSC)
 	if _, err := NewMPSCProducer(r); err == nil {
 		t.Error("MPSC producer on an SPSC ring")
+	}
+}
+
+// TestBatchZeroes: whatever mix of TryRead, ReadBatch, aborts and wraps
+// came before, released space is zero (spec section 7, step 5), and a fn
+// that panics loses no record and repeats none.
+func TestBatchZeroes(t *testing.T) {
+	p, c := newSPSC(t, 1024)
+	data := p.reg.Data()
+	next := 0 // the next record to write
+	want := 0 // the next record the consumer must see
+	see := func(b []byte) {
+		if got := int(binary.LittleEndian.Uint32(b)); got != want {
+			t.Fatalf("record %d, want %d", got, want)
+		}
+		want++
+	}
+	for round := 0; round < 200; round++ {
+		for i := 0; i < 1+round%5; i++ {
+			b := make([]byte, 4+(round*7+i*13)%90)
+			binary.LittleEndian.PutUint32(b, uint32(next))
+			if round%7 == 3 && i == 0 { // an abort the consumer must skip
+				cl, err := p.TryClaim(len(b))
+				if err != nil {
+					t.Fatal(err)
+				}
+				cl.Abort()
+			}
+			if err := p.TryWrite(b); err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			next++
+		}
+		switch round % 3 {
+		case 0: // one by TryRead first, the rest by ReadBatch
+			r, err := c.TryRead()
+			if err != nil {
+				t.Fatal(err)
+			}
+			see(r.Bytes())
+		case 1: // a fn that panics on its first record
+			func() {
+				defer func() { recover() }()
+				c.ReadBatch(100, func(b []byte) { see(b); panic("fn") })
+			}()
+		}
+		if _, err := c.ReadBatch(100, see); err != nil {
+			t.Fatal(err)
+		}
+		if want != next {
+			t.Fatalf("round %d: read %d of %d records", round, want, next)
+		}
+		for i, x := range data {
+			if x != 0 {
+				t.Fatalf("round %d: byte %d of the drained ring is %#x", round, i, x)
+			}
+		}
 	}
 }

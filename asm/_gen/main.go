@@ -19,6 +19,7 @@ func main() {
 
 	zeroAVX2()
 	cycles()
+	pause()
 
 	Generate()
 }
@@ -169,5 +170,15 @@ func cycles() {
 	SHLQ(U8(32), RDX)
 	ORQ(RDX, RAX)
 	Store(RAX, ReturnIndex(0))
+	RET()
+}
+
+func pause() {
+	TEXT("pause", NOSPLIT, "func()")
+	Doc("pause is one PAUSE: a spin-wait hint that delays the next loop",
+		"iteration (about 28 ns on the Zen3 this was measured on) without",
+		"leaving the core, so a polling loop reads the line it waits on less",
+		"often and leaves the writer's store buffer alone in the meantime.")
+	PAUSE()
 	RET()
 }

@@ -17,10 +17,11 @@
 //   - Throughput (throughput.go): producer goroutines -> consumer goroutine
 //     on a 2 MiB ring, payload lengths uniform in 8..1024 from xorshift64*
 //     (one generator per producer), copied from a 1 KiB buffer; a producer
-//     retries at once when the ring is full ("spin") or backs off
-//     ("backoff": 2^k spins for k < 7, then yield); the consumer reads and
-//     releases each record and never touches the payload bytes. GB/s =
-//     payload bytes / elapsed / 1e9.
+//     retries after one PAUSE when the ring is full ("spin") or backs off
+//     ("backoff": 2^k PAUSEs for k < 7, then yield); the consumer reads and
+//     releases each record (one PAUSE when it finds none) or takes batches
+//     with RecvBatch, and never touches the payload bytes. GB/s = payload
+//     bytes / elapsed / 1e9.
 //   - Message rate (rate.go): 1,000,000 fixed-size messages split over N
 //     producers, the calling goroutine consuming; the time runs from
 //     spawning the producers to joining them.

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"errors"
 
 	"runtime"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/logbuf/logbuf/abi"
+	"github.com/logbuf/logbuf/asm"
 	"github.com/logbuf/logbuf/ring"
 )
 
@@ -17,12 +19,13 @@ type Throughput struct {
 	Impl      string `json:"impl"`      // "ring-spsc", "ring-mpsc" or "chan"
 	Producers int    `json:"producers"` // producer goroutines
 	// Producer is what a producer does when the ring is full: "spin"
-	// (retry at once) or "backoff" (2^k spins for k < 7, then yield);
+	// (retry after one PAUSE, asm.Pause) or "backoff" (2^k spins for k < 7, then yield);
 	// "send" for a channel (the runtime parks the goroutine).
 	Producer string `json:"producer"`
 	// Consumer is how records are taken: "record" (TryRead + Release per
-	// record, the Rust workload), "batch" (ReadBatch of up to 256, one
-	// release per batch) or "recv" (a channel receive).
+	// record, the Rust workload), "batch" (RecvBatch of up to 256, one
+	// release per batch, lingering after a short batch) or "recv" (a
+	// channel receive).
 	Consumer string        `json:"consumer"`
 	Elapsed  time.Duration `json:"elapsed_ns"`
 	Messages uint64        `json:"messages"`
@@ -112,6 +115,8 @@ func spscLoop(p *ring.Producer, lens Lens, backoff bool, stop *atomic.Bool) {
 			}
 			if backoff {
 				wait(&k, stop)
+			} else {
+				asm.Pause()
 			}
 		}
 	}
@@ -138,18 +143,19 @@ func mpscLoop(p *ring.MPSCProducer, lens Lens, backoff bool, stop *atomic.Bool) 
 			}
 			if backoff {
 				wait(&k, stop)
+			} else {
+				asm.Pause()
 			}
 		}
 	}
 }
 
 // wait is the Rust workload's backoff after a "full": 2^k spins for k < 7,
-// then a yield. TODO(asm): spin with a PAUSE instruction once package asm
-// exports one; Go has no portable spin hint, so a spin is an atomic load.
+// then a yield. A spin is one asm.Pause, the spin-wait hint.
 func wait(k *int, stop *atomic.Bool) {
 	if *k < 7 {
 		for range 1 << *k {
-			stop.Load()
+			asm.Pause()
 		}
 		*k++
 		return
@@ -162,16 +168,23 @@ func wait(k *int, stop *atomic.Bool) {
 func consumeFor(c *ring.Consumer, d time.Duration, batch bool, pr *Progress) (msgs, bytes uint64, elapsed time.Duration, err error) {
 	count := func(b []byte) { msgs++; bytes += uint64(len(b)) }
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
 	for i := 0; ; i++ {
 		if batch {
-			if _, err := c.ReadBatch(batchMax, count); err != nil {
+			if _, err := c.RecvBatch(ctx, batchMax, count); err != nil {
+				if ctx.Err() != nil {
+					return msgs, bytes, time.Since(start), nil
+				}
 				return msgs, bytes, time.Since(start), err
 			}
 		} else if r, err := c.TryRead(); err == nil {
 			msgs++
 			bytes += uint64(len(r.Bytes())) // the length, not the payload bytes
 			c.Release()
-		} else if !errors.Is(err, ring.ErrEmpty) {
+		} else if errors.Is(err, ring.ErrEmpty) {
+			asm.Pause() // as the Rust workload's consumer does
+		} else {
 			return msgs, bytes, time.Since(start), err
 		}
 		if i%progressEvery == 0 {
