@@ -69,9 +69,7 @@ type bareConsumer struct {
 // readBatch delivers up to max records to fn and returns how many.
 func (c *bareConsumer) readBatch(max int, fn func([]byte)) int {
 	if c.short {
-		for range lingerPauses {
-			asm.Pause()
-		}
+		linger()
 	}
 	n := 0
 	for n < max && c.next-c.head < c.cap {
@@ -89,7 +87,7 @@ func (c *bareConsumer) readBatch(max int, fn func([]byte)) int {
 		zero(c.data[off : off+size])
 		c.next += size
 	}
-	c.short = n < max
+	c.short = n > 0 && n < max // as RecvBatch, which returns only with records
 	if c.next != c.head {
 		c.head = c.next
 		c.hdr.Head.Store(c.head)

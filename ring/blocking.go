@@ -32,10 +32,10 @@ const (
 	defaultSlice  = 100 * time.Millisecond // longest single futex wait
 	livenessEvery = 50 * time.Millisecond  // how often a waiting party asks the kernel who is alive
 
-	// After a short batch, RecvBatch waits this many asm.Pause: about 3.6 µs
-	// on the Zen3 development machine (28 ns each, asm's BenchmarkPause);
-	// PAUSE takes other times on other cores.
-	lingerPauses = 128
+	// After a short batch, RecvBatch spins this long before reading again.
+	// A time, not a count of asm.Pause: PAUSE takes 28 ns on the Zen3 this
+	// was measured on, other times on other cores, and nothing with purego.
+	lingerFor = 4 * time.Microsecond
 
 	producerSpins   = 64                     // TryClaim retries, one asm.Pause apart
 	producerYield   = time.Millisecond       // then runtime.Gosched for this long
@@ -118,7 +118,7 @@ func (c *Consumer) recvWait(ctx context.Context, deadline time.Time) (Record, er
 //
 // After a batch that came back short of max, which means the consumer had
 // caught up with the producers, the next RecvBatch first lingers for a few
-// microseconds (lingerPauses) so that records pile up. A consumer that keeps
+// microseconds (lingerFor) so that records pile up. A consumer that keeps
 // catching up reads each record's header while its producer is still
 // writing that cache line, and the line then crosses between the two cores
 // several times per record; on the development machine that halved the
@@ -126,9 +126,7 @@ func (c *Consumer) recvWait(ctx context.Context, deadline time.Time) (Record, er
 func (c *Consumer) RecvBatch(ctx context.Context, max int, fn func([]byte)) (int, error) {
 	if c.wait.short {
 		c.wait.short = false
-		for range lingerPauses {
-			asm.Pause()
-		}
+		linger()
 	}
 	for {
 		n, err := c.ReadBatch(max, fn)
@@ -139,6 +137,13 @@ func (c *Consumer) RecvBatch(ctx context.Context, max int, fn func([]byte)) (int
 		if err := c.await(ctx, time.Time{}); err != nil {
 			return 0, err
 		}
+	}
+}
+
+// linger spins for lingerFor.
+func linger() {
+	for start := time.Now(); time.Since(start) < lingerFor; {
+		asm.Pause()
 	}
 }
 

@@ -46,7 +46,7 @@ func runBench(e *env, args []string) int {
 	fs.Var(&thrRing, "ring", "throughput and message-rate ring capacity")
 	fs.Var(&producers, "producers", "MPSC throughput producer counts, comma-separated (add 4 for the Rust table's last row)")
 	backoff := fs.Bool("backoff", false, "also run MPSC throughput with backoff producers (2^k spins for k < 7, then yield)")
-	noBatch := fs.Bool("no-batch", false, "skip the SPSC row with a batch consumer (ReadBatch)")
+	noBatch := fs.Bool("no-batch", false, "skip the SPSC row with a batch consumer (RecvBatch)")
 	fs.IntVar(&cfg.Messages, "messages", cfg.Messages, "message rate: messages in all, split over the producers")
 	fs.IntVar(&cfg.RateSize, "rate-size", cfg.RateSize, "message rate: payload bytes")
 	fs.Var(&rateProducers, "rate-producers", "message rate producer counts, comma-separated")
