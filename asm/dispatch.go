@@ -1,6 +1,9 @@
 package asm
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // A zeroPath is one way to clear memory; ok says whether this CPU can run
 // it. The per-GOARCH init functions append their assembly paths and choose
@@ -34,4 +37,17 @@ func forceZero(name string) (restore func(), ok bool) {
 		}
 	}
 	return restore, false
+}
+
+// zeroName names the path in zeroFn, for Kernels.
+var zeroName = "builtin"
+
+// Kernels says, for logs and benchmark reports, which path serves each
+// kernel on this machine, as chosen at init.
+func Kernels() string {
+	zero := "Zero = built-in clear"
+	if zeroCut != math.MaxInt {
+		zero = fmt.Sprintf("Zero = %s for %d B..%d B, built-in clear otherwise", zeroName, zeroCut, zeroMax-1)
+	}
+	return fmt.Sprintf("%s; Pause = %s; Cycles = %s", zero, pauseName, cyclesName)
 }

@@ -8,6 +8,15 @@ import "github.com/klauspost/cpuid/v2"
 
 var hasCycles = cpuid.CPU.Supports(cpuid.RDTSCP)
 
+const pauseName = "PAUSE"
+
+var cyclesName = func() string {
+	if hasCycles {
+		return "RDTSCP"
+	}
+	return "monotonic clock (no RDTSCP)"
+}()
+
 func init() {
 	avx2 := cpuid.CPU.Supports(cpuid.AVX2)
 	zeroPaths = append(zeroPaths, zeroPath{"avx2", zeroAVX2Go, avx2})
@@ -18,7 +27,7 @@ func init() {
 		// runtime's own AVX2 code wins or ties; from 64 KiB the two were within
 		// the noise of this machine, so large batches keep the runtime's
 		// choice (which also turns non-temporal at 32 MiB).
-		zeroCut, zeroMax, zeroFn = 2<<10, 64<<10, zeroAVX2Go
+		zeroCut, zeroMax, zeroFn, zeroName = 2<<10, 64<<10, zeroAVX2Go, "avx2"
 	}
 }
 

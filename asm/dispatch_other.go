@@ -6,7 +6,11 @@ package asm
 // twin at every size measured) and Cycles the twin. The twins stay reachable
 // through forceZero for the tests.
 
-const hasCycles = false
+const (
+	hasCycles  = false
+	pauseName  = "nothing (no spin-wait hint in this build)"
+	cyclesName = "monotonic clock"
+)
 
 func cycles() uint64 { return cyclesGeneric() }
 

@@ -33,3 +33,10 @@ func ExamplePause() {
 	fmt.Println("ready")
 	// Output: ready
 }
+
+func ExampleKernels() {
+	// The answer depends on the machine, for example:
+	// Zero = avx2 for 2048 B..65535 B, built-in clear otherwise; Pause = PAUSE; Cycles = RDTSCP
+	fmt.Println(asm.Kernels() != "")
+	// Output: true
+}

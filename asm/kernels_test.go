@@ -3,6 +3,7 @@ package asm
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -188,6 +189,20 @@ func TestPause(t *testing.T) {
 		Pause()
 		if n%1024 == 0 && time.Now().After(deadline) {
 			t.Fatal("the store never became visible to the polling loop")
+		}
+	}
+}
+
+// TestKernels: the description names what init chose.
+func TestKernels(t *testing.T) {
+	k := Kernels()
+	want := []string{pauseName, cyclesName}
+	if zeroCut != math.MaxInt {
+		want = append(want, zeroName)
+	}
+	for _, w := range want {
+		if !strings.Contains(k, w) {
+			t.Errorf("Kernels() = %q, does not name %q", k, w)
 		}
 	}
 }

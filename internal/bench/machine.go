@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/logbuf/logbuf/asm"
 )
 
 // Machine is what the figures were measured on.
@@ -15,7 +17,7 @@ type Machine struct {
 	GOMAXPROCS int     `json:"gomaxprocs"` //
 	Go         string  `json:"go"`         // Go version
 	OS         string  `json:"os"`         // GOOS/GOARCH
-	Kernels    string  `json:"kernels"`    // which copy/zero kernels the ring used
+	Kernels    string  `json:"kernels"`    // which asm paths the ring used (asm.Kernels)
 	Clock      string  `json:"clock"`      // what latency samples are read with
 	ClockUnit  string  `json:"clock_unit"` // the unit of latency figures
 	TicksPerNs float64 `json:"ticks_per_ns"`
@@ -30,7 +32,7 @@ func ReadMachine() Machine {
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 		Go:         runtime.Version(),
 		OS:         runtime.GOOS + "/" + runtime.GOARCH,
-		Kernels:    kernels(),
+		Kernels:    asm.Kernels(),
 		Clock:      clock,
 		ClockUnit:  unit,
 		TicksPerNs: ticksPerNs(),
