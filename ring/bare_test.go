@@ -102,8 +102,19 @@ func newBare(tb testing.TB, capacity uint64) (*bareProducer, *bareConsumer) {
 	}
 	c := r.Capacity()
 	g := newGeometry(r)
-	return &bareProducer{hdr: r.Header(), reg: r, data: r.Data(), mask: c - 1, cap: c, lapShift: uint(g.lapShift)},
-		&bareConsumer{hdr: r.Header(), reg: r, data: r.Data(), mask: c - 1, cap: c}
+	// One allocation with the two sides a padding apart: two small objects
+	// allocated one after the other can share a cache line, and the two
+	// goroutines would then fight over it on every record.
+	both := &struct {
+		p bareProducer
+		_ [128]byte
+		c bareConsumer
+		_ [128]byte
+	}{
+		p: bareProducer{hdr: r.Header(), reg: r, data: r.Data(), mask: c - 1, cap: c, lapShift: uint(g.lapShift)},
+		c: bareConsumer{hdr: r.Header(), reg: r, data: r.Data(), mask: c - 1, cap: c},
+	}
+	return &both.p, &both.c
 }
 
 // take is takeBatch for the bare ring.
