@@ -266,6 +266,7 @@ func TestStatLiveness(t *testing.T) {
 	path := createRing(t, "mpsc", "64KiB")
 	prod, waitProd := start(t, "produce", "--count", "1000000", "--rate", "200", "--id", "2", path)
 	waitFor(t, path, "attached, alive")
+	waitFor(t, path, "at head      COMMITTED") // attached is not yet written
 	// A producer killed outright stays attached in the table, but stat sees
 	// that its process is gone, and tail ends once it has read the rest.
 	prod.Process.Kill()
