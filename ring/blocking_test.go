@@ -344,4 +344,21 @@ func TestBlockingZeroAllocs(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("%v allocations per Write+Claim+2 Recv", n)
 	}
+	// Each batch is short of its max, so every RecvBatch after the first
+	// lingers first.
+	sink := 0
+	fn := func(b []byte) { sink += len(b) }
+	if n := testing.AllocsPerRun(1000, func() {
+		if err := p.Write(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := c.RecvBatch(ctx, 8, fn); n != 1 || err != nil {
+			t.Fatalf("RecvBatch = %d, %v", n, err)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per Write+RecvBatch", n)
+	}
+	if !c.wait.short {
+		t.Error("RecvBatch did not note its short batch")
+	}
 }
