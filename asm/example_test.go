@@ -35,8 +35,7 @@ func ExamplePause() {
 }
 
 func ExampleKernels() {
-	// The answer depends on the machine, for example:
+	// Prints, on the AMD EPYC it was developed on:
 	// Zero = avx2 for 2048 B..65535 B, built-in clear otherwise; Pause = PAUSE; Cycles = RDTSCP
-	fmt.Println(asm.Kernels() != "")
-	// Output: true
+	fmt.Println(asm.Kernels())
 }

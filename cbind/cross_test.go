@@ -301,16 +301,23 @@ func TestGoProcesses(t *testing.T) {
 // C producer refuses to attach (spec section 8), and it may once the Go one
 // has closed.
 func TestSPSCOneProducer(t *testing.T) {
-	producer := cprog(t, "tests/producer.c", false)
+	oneSPSCProducer(t, cprog(t, "tests/producer.c", false), 2)
+}
+
+// oneSPSCProducer runs prog (a test producer taking RING-FILE ID COUNT SEED)
+// against an SPSC ring file a Go producer holds: it must exit with code
+// refused and say why, and succeed once the Go producer has closed.
+func oneSPSCProducer(t *testing.T, prog string, refused int) {
+	t.Helper()
 	f, path := createRing(t, 1<<12, abi.SPSC)
 	p, err := ring.NewProducer(f.Region())
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr := start(t, procTimeout, producer, path, "1", "1", "1").wait()
-	if code != 2 || !strings.Contains(stderr, "already has a live producer") {
-		t.Fatalf("second SPSC producer exited %d (%q), want 2 and a refusal", code, stderr)
+	code, _, stderr := start(t, procTimeout, prog, path, "1", "1", "1").wait()
+	if code != refused || !strings.Contains(stderr, "already has a live producer") {
+		t.Fatalf("second SPSC producer exited %d (%q), want %d and a refusal", code, stderr, refused)
 	}
 	p.Close()
-	start(t, procTimeout, producer, path, "1", "1", "1").mustSucceed(t)
+	start(t, procTimeout, prog, path, "1", "1", "1").mustSucceed(t)
 }

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -225,16 +224,5 @@ func TestMPSCRustCGo(t *testing.T) {
 // Go and Rust: while a Go producer is attached to an SPSC ring file, testprod
 // refuses to attach, and it may once the Go one has closed.
 func TestRustSPSCOneProducer(t *testing.T) {
-	testprod := rustProg(t, "testprod")
-	f, path := createRing(t, 1<<12, abi.SPSC)
-	p, err := ring.NewProducer(f.Region())
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, _, stderr := start(t, procTimeout, testprod, path, "1", "1", "1").wait()
-	if code != 1 || !strings.Contains(stderr, "already has a live producer") {
-		t.Fatalf("second SPSC producer exited %d (%q), want 1 and a refusal", code, stderr)
-	}
-	p.Close()
-	start(t, procTimeout, testprod, path, "1", "1", "1").mustSucceed(t)
+	oneSPSCProducer(t, rustProg(t, "testprod"), 1)
 }

@@ -70,19 +70,8 @@ type result struct {
 // logbuf runs the tool to completion.
 func logbuf(t *testing.T, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(logbufBin(t), args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	r := result{stdout.String(), stderr.String(), code}
-	noPanic(t, r.stderr)
-	return r
+	_, wait := start(t, args...)
+	return wait()
 }
 
 // start runs the tool in the background; wait returns its result.

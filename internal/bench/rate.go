@@ -41,15 +41,7 @@ func share(n, producers, id int) int {
 // joining them, after the last record was read.
 func rateRing(cfg *Config, producers int, pr *Progress) (Rate, error) {
 	res := Rate{Impl: "ring-mpsc", Producers: producers, Size: cfg.RateSize, Messages: cfg.Messages}
-	capacity, err := abi.RoundCapacity(uint64(cfg.ThroughputRing))
-	if err != nil {
-		return res, err
-	}
-	reg, err := abi.NewHeap(capacity, abi.MPSC)
-	if err != nil {
-		return res, err
-	}
-	c, err := ring.NewConsumer(reg)
+	reg, c, err := throughputRegion(cfg, abi.MPSC)
 	if err != nil {
 		return res, err
 	}

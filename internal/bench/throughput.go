@@ -54,15 +54,7 @@ func throughputRing(cfg *Config, mode abi.Mode, producers int, backoff, batch bo
 	if batch {
 		res.Consumer = "batch"
 	}
-	capacity, err := abi.RoundCapacity(uint64(cfg.ThroughputRing))
-	if err != nil {
-		return res, err
-	}
-	reg, err := abi.NewHeap(capacity, mode)
-	if err != nil {
-		return res, err
-	}
-	c, err := ring.NewConsumer(reg)
+	reg, c, err := throughputRegion(cfg, mode)
 	if err != nil {
 		return res, err
 	}
@@ -94,6 +86,21 @@ func throughputRing(cfg *Config, mode abi.Mode, producers int, backoff, batch bo
 	res.Messages, res.Bytes, res.Elapsed, err = consumeFor(c, cfg.Duration, batch, pr)
 	res.finish()
 	return res, err
+}
+
+// throughputRegion is a heap region of cfg.ThroughputRing bytes and its
+// consumer.
+func throughputRegion(cfg *Config, mode abi.Mode) (*abi.Region, *ring.Consumer, error) {
+	capacity, err := abi.RoundCapacity(uint64(cfg.ThroughputRing))
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := abi.NewHeap(capacity, mode)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := ring.NewConsumer(reg)
+	return reg, c, err
 }
 
 // spscLoop writes random-length records until stop, copying the payload from
