@@ -1,6 +1,7 @@
 package abi
 
 import (
+	"crypto/rand"
 	"fmt"
 	"io/fs"
 	"sync"
@@ -68,7 +69,7 @@ func (f *File) Close() error {
 }
 
 // writeIdentity writes the identity fields of a region header whose bytes are
-// all zero (spec section 10, "Create").
+// all zero (spec section 10, "Create"), with a fresh random ring id.
 func writeIdentity(h *Header, capacity uint64, mode Mode) {
 	h.Magic = Magic
 	h.Version = Version
@@ -77,4 +78,5 @@ func writeIdentity(h *Header, capacity uint64, mode Mode) {
 	h.Flags = uint32(mode)
 	h.LineSize = LineSize
 	h.ProducerSlots = ProducerSlots
+	rand.Read(h.RingID[:]) // never fails (crypto/rand, Go 1.24 and later)
 }

@@ -147,7 +147,7 @@ func TestOpenFileRejects(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{"wrong version", "version", "unsupported protocol version", func(t *testing.T, p string) { poke(t, p, OffVersion, 2, 0, 0, 0) }},
+		{"version 1", "version", "a version-1 ring must be re-created", func(t *testing.T, p string) { poke(t, p, OffVersion, 1, 0, 0, 0) }},
 		{"bad capacity", "capacity", "power of two", func(t *testing.T, p string) { poke(t, p, OffCapacity, 0xE8, 0x03) }},
 		{"unknown flags", "flags", "unknown flag bits", func(t *testing.T, p string) { poke(t, p, OffFlags, 4) }},
 		{"tail ahead", "tail", "ahead of head", func(t *testing.T, p string) { poke(t, p, OffTail, 0, 8) }},

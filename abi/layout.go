@@ -11,7 +11,7 @@ const (
 	// little-endian uint64.
 	Magic uint64 = 0x0100465542474F4C
 	// Version is the protocol version this package implements.
-	Version = 1
+	Version = 2
 	// HeaderSize is the size of the region header: the data area starts here.
 	HeaderSize = 4096
 	// LineSize is the unit that separates fields written by different parties.
@@ -20,8 +20,9 @@ const (
 	LineSize = 128
 	// ProducerSlots is the number of entries in the producer table.
 	ProducerSlots = 32
-	// SlotSize is the size of one producer table entry.
-	SlotSize = 64
+	// PartySize is the size of a party record: the consumer's and each
+	// producer table entry.
+	PartySize = 64
 	// MinCapacity and MaxCapacity bound the data area's size, a power of two.
 	MinCapacity = 64
 	MaxCapacity = 1 << 31
@@ -31,53 +32,51 @@ const (
 
 // Offsets of the region header's fields (spec section 3).
 const (
-	OffMagic             = 0x000
-	OffVersion           = 0x008
-	OffHeaderSize        = 0x00C
-	OffCapacity          = 0x010
-	OffFlags             = 0x018
-	OffLineSize          = 0x01C
-	OffProducerSlots     = 0x020
-	OffHead              = 0x080
-	OffReadRecords       = 0x088
-	OffReadBytes         = 0x090
-	OffUnblocks          = 0x098
-	OffTail              = 0x100
-	OffFullEvents        = 0x180
-	OffAborts            = 0x188
-	OffConsumerPID       = 0x200
-	OffConsumerState     = 0x204
-	OffConsumerStart     = 0x208
-	OffConsumerHeartbeat = 0x210
-	OffConsumerWait      = 0x280
-	OffProducerTable     = 0x800
+	OffMagic            = 0x000
+	OffVersion          = 0x008
+	OffHeaderSize       = 0x00C
+	OffCapacity         = 0x010
+	OffFlags            = 0x018
+	OffLineSize         = 0x01C
+	OffProducerSlots    = 0x020
+	OffRingID           = 0x030
+	OffHead             = 0x080
+	OffReadRecords      = 0x088
+	OffReadBytes        = 0x090
+	OffUnblocks         = 0x098
+	OffReleasing        = 0x0A0
+	OffReleasingRecords = 0x0A8
+	OffReleasingBytes   = 0x0B0
+	OffTail             = 0x100
+	OffFullEvents       = 0x180
+	OffAborts           = 0x188
+	OffConsumer         = 0x200
+	OffConsumerWait     = 0x280
+	OffProducerTable    = 0x800
 )
 
-// Offsets inside a producer table entry (spec section 3).
+// Offsets inside a party record (spec section 3): the consumer's record and
+// every producer table entry share this layout.
 const (
-	SlotOffPID       = 0x00
-	SlotOffState     = 0x04
-	SlotOffStart     = 0x08
-	SlotOffHeartbeat = 0x10
-	SlotOffRecords   = 0x18
-	SlotOffBytes     = 0x20
+	PartyOffLease     = 0x00
+	PartyOffHeartbeat = 0x08
+	PartyOffSince     = 0x10
+	PartyOffRecords   = 0x18
+	PartyOffBytes     = 0x20
+	PartyOffDropped   = 0x28
+	PartyOffRefused   = 0x30
 )
 
 // Flag bits of the flags word.
 const (
 	// FlagMPSC marks a ring whose producers reserve space with a CAS on tail.
 	FlagMPSC = 1 << 0
-	// knownFlags is every flag bit version 1 defines.
+	// knownFlags is every flag bit this version defines.
 	knownFlags = FlagMPSC
 )
 
-// States of consumer_state and of a producer table entry's state (section 8).
-const (
-	StateFree      = 0 // no party attached
-	StateAttached  = 1 // a live party is attached
-	StateClosed    = 2 // the party closed cleanly
-	StateAttaching = 3 // a producer took the entry and is writing its pid
-)
+// RingIDSize is the size of the ring_id field.
+const RingIDSize = 16
 
 // Header mirrors the 4096-byte region header. Its field offsets equal the Off*
 // constants (layout_test.go checks them with unsafe.Offsetof). Identity fields
@@ -92,14 +91,19 @@ type Header struct {
 	Flags         uint32
 	LineSize      uint32
 	ProducerSlots uint32
-	_             [OffHead - OffProducerSlots - 4]byte
+	_             [OffRingID - OffProducerSlots - 4]byte
+	RingID        RingID
+	_             [OffHead - OffRingID - RingIDSize]byte
 
 	// Consumer line: written only by the consumer.
-	Head        atomic.Uint64
-	ReadRecords atomic.Uint64
-	ReadBytes   atomic.Uint64
-	Unblocks    atomic.Uint64
-	_           [OffTail - OffUnblocks - 8]byte
+	Head             atomic.Uint64
+	ReadRecords      atomic.Uint64
+	ReadBytes        atomic.Uint64
+	Unblocks         atomic.Uint64
+	Releasing        atomic.Uint64
+	ReleasingRecords atomic.Uint64
+	ReleasingBytes   atomic.Uint64
+	_                [OffTail - OffReleasingBytes - 8]byte
 
 	// Tail line: written by producers on every claim.
 	Tail atomic.Uint64
@@ -108,31 +112,31 @@ type Header struct {
 	// Producers' rare events.
 	FullEvents atomic.Uint64
 	Aborts     atomic.Uint64
-	_          [OffConsumerPID - OffAborts - 8]byte
+	_          [OffConsumer - OffAborts - 8]byte
 
-	// Consumer liveness.
-	ConsumerPID       atomic.Uint32
-	ConsumerState     atomic.Uint32
-	ConsumerStart     atomic.Uint64
-	ConsumerHeartbeat atomic.Uint64
-	_                 [OffConsumerWait - OffConsumerHeartbeat - 8]byte
+	// Consumer is the consumer's party record (section 8).
+	Consumer Party
+	_        [OffConsumerWait - OffConsumer - PartySize]byte
 
-	// ConsumerWait is the futex word of a parked consumer (section 7.1).
+	// ConsumerWait is the futex word of a parked consumer (section 7.3).
 	ConsumerWait atomic.Uint32
 	_            [OffProducerTable - OffConsumerWait - 4]byte
 
-	Producers [ProducerSlots]Slot
+	Producers [ProducerSlots]Party
 }
 
-// Slot is one entry of the producer table. A producer's owner id, the value it
-// writes in its claim stamps, is its slot index + 1.
-type Slot struct {
+// Party is a party record: the consumer's, or one entry of the producer
+// table. A producer's owner id, the value it writes in its claim stamps, is
+// its entry's index + 1. Records, Bytes, Dropped and Refused are the
+// producers' counters; they stay zero in the consumer's record.
+type Party struct {
 	_         structs.HostLayout
-	PID       atomic.Uint32
-	State     atomic.Uint32
-	Start     atomic.Uint64
+	Lease     atomic.Uint64 // a Lease: holder and state in one word
 	Heartbeat atomic.Uint64
+	Since     atomic.Uint64
 	Records   atomic.Uint64
 	Bytes     atomic.Uint64
-	_         [SlotSize - SlotOffBytes - 8]byte
+	Dropped   atomic.Uint64
+	Refused   atomic.Uint64
+	_         [PartySize - PartyOffRefused - 8]byte
 }

@@ -14,12 +14,14 @@ func TestHeaderMirrorsOffsets(t *testing.T) {
 		"magic": unsafe.Offsetof(h.Magic), "version": unsafe.Offsetof(h.Version),
 		"header_size": unsafe.Offsetof(h.HeaderSize), "capacity": unsafe.Offsetof(h.Capacity),
 		"flags": unsafe.Offsetof(h.Flags), "line_size": unsafe.Offsetof(h.LineSize),
-		"producer_slots": unsafe.Offsetof(h.ProducerSlots), "head": unsafe.Offsetof(h.Head),
+		"producer_slots": unsafe.Offsetof(h.ProducerSlots), "ring_id": unsafe.Offsetof(h.RingID),
+		"head":         unsafe.Offsetof(h.Head),
 		"read_records": unsafe.Offsetof(h.ReadRecords), "read_bytes": unsafe.Offsetof(h.ReadBytes),
-		"unblocks": unsafe.Offsetof(h.Unblocks), "tail": unsafe.Offsetof(h.Tail),
+		"unblocks": unsafe.Offsetof(h.Unblocks), "releasing": unsafe.Offsetof(h.Releasing),
+		"releasing_records": unsafe.Offsetof(h.ReleasingRecords), "releasing_bytes": unsafe.Offsetof(h.ReleasingBytes),
+		"tail":        unsafe.Offsetof(h.Tail),
 		"full_events": unsafe.Offsetof(h.FullEvents), "aborts": unsafe.Offsetof(h.Aborts),
-		"consumer_pid": unsafe.Offsetof(h.ConsumerPID), "consumer_state": unsafe.Offsetof(h.ConsumerState),
-		"consumer_start": unsafe.Offsetof(h.ConsumerStart), "consumer_heartbeat": unsafe.Offsetof(h.ConsumerHeartbeat),
+		"consumer":      unsafe.Offsetof(h.Consumer),
 		"consumer_wait": unsafe.Offsetof(h.ConsumerWait), "producer table": unsafe.Offsetof(h.Producers),
 	}
 	if len(goOff) != len(Fields) {
@@ -33,18 +35,22 @@ func TestHeaderMirrorsOffsets(t *testing.T) {
 	if s := unsafe.Sizeof(h); s != HeaderSize {
 		t.Errorf("sizeof(Header) = %d, want %d", s, HeaderSize)
 	}
-	var s Slot
-	slotOff := map[string]uintptr{
-		"pid": unsafe.Offsetof(s.PID), "state": unsafe.Offsetof(s.State), "start": unsafe.Offsetof(s.Start),
-		"heartbeat": unsafe.Offsetof(s.Heartbeat), "records": unsafe.Offsetof(s.Records), "bytes": unsafe.Offsetof(s.Bytes),
+	var s Party
+	partyOff := map[string]uintptr{
+		"lease": unsafe.Offsetof(s.Lease), "heartbeat": unsafe.Offsetof(s.Heartbeat), "since": unsafe.Offsetof(s.Since),
+		"records": unsafe.Offsetof(s.Records), "bytes": unsafe.Offsetof(s.Bytes),
+		"dropped": unsafe.Offsetof(s.Dropped), "refused": unsafe.Offsetof(s.Refused),
 	}
-	for _, f := range SlotFields {
-		if got := slotOff[f.Name]; got != uintptr(f.Offset) {
-			t.Errorf("slot %s: struct offset %#x, constant %#x", f.Name, got, f.Offset)
+	if len(partyOff) != len(PartyFields) {
+		t.Fatalf("PartyFields has %d entries, the struct check %d", len(PartyFields), len(partyOff))
+	}
+	for _, f := range PartyFields {
+		if got, ok := partyOff[f.Name]; !ok || got != uintptr(f.Offset) {
+			t.Errorf("party %s: struct offset %#x, constant %#x", f.Name, got, f.Offset)
 		}
 	}
-	if sz := unsafe.Sizeof(s); sz != SlotSize {
-		t.Errorf("sizeof(Slot) = %d, want %d", sz, SlotSize)
+	if sz := unsafe.Sizeof(s); sz != PartySize {
+		t.Errorf("sizeof(Party) = %d, want %d", sz, PartySize)
 	}
 	// Field sizes in the tables must match the Go types' sizes.
 	ht := reflect.TypeFor[Header]()
@@ -64,10 +70,10 @@ func TestLinesByWriter(t *testing.T) {
 	line := func(off int) int { return off / LineSize }
 	groups := [][]int{
 		{OffMagic, OffProducerSlots},
-		{OffHead, OffUnblocks},
+		{OffHead, OffReleasingBytes},
 		{OffTail},
 		{OffFullEvents, OffAborts},
-		{OffConsumerPID, OffConsumerHeartbeat},
+		{OffConsumer, OffConsumer + PartySize - 1},
 		{OffConsumerWait},
 	}
 	seen := map[int]int{}

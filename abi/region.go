@@ -35,6 +35,7 @@ type Region struct {
 	data     []byte
 	capacity uint64
 	mode     Mode
+	id       RingID
 }
 
 // Format lays out a new region in mem for a data area of capacity bytes, a
@@ -59,7 +60,7 @@ func Format(mem []byte, capacity uint64, mode Mode) (*Region, error) {
 	clear(mem)
 	h := (*Header)(unsafe.Pointer(unsafe.SliceData(mem)))
 	writeIdentity(h, capacity, mode)
-	return &Region{mem: mem, hdr: h, data: mem[HeaderSize:], capacity: capacity, mode: mode}, nil
+	return &Region{mem: mem, hdr: h, data: mem[HeaderSize:], capacity: capacity, mode: mode, id: h.RingID}, nil
 }
 
 // Open validates a region someone else formatted (spec section 10) and
@@ -82,7 +83,7 @@ func Open(mem []byte) (*Region, error) {
 		return nil, bad("magic", OffMagic, m, "not a logbuf ring (want %#x)", Magic)
 	}
 	if v := h.Version; v != Version {
-		return nil, bad("version", OffVersion, uint64(v), "unsupported protocol version (want %d)", Version)
+		return nil, bad("version", OffVersion, uint64(v), "unsupported protocol version (want %d; a version-1 ring must be re-created)", Version)
 	}
 	if v := h.HeaderSize; v != HeaderSize {
 		return nil, bad("header_size", OffHeaderSize, uint64(v), "want %d", HeaderSize)
@@ -106,7 +107,7 @@ func Open(mem []byte) (*Region, error) {
 		return nil, bad("flags", OffFlags, uint64(flags), "unknown flag bits %#x", flags&^knownFlags)
 	}
 	mem = mem[: HeaderSize+capacity : HeaderSize+capacity]
-	r := &Region{mem: mem, hdr: h, data: mem[HeaderSize:], capacity: capacity, mode: Mode(flags & FlagMPSC)}
+	r := &Region{mem: mem, hdr: h, data: mem[HeaderSize:], capacity: capacity, mode: Mode(flags & FlagMPSC), id: h.RingID}
 	if _, _, err := r.Positions(); err != nil {
 		return nil, err
 	}
@@ -170,8 +171,9 @@ func (r *Region) Mode() Mode { return r.mode }
 // MaxPayload is the largest payload the ring accepts.
 func (r *Region) MaxPayload() uint64 { return MaxPayload(r.capacity) }
 
-// Slot returns producer table entry i (0 <= i < ProducerSlots).
-func (r *Region) Slot(i int) *Slot { return &r.hdr.Producers[i] }
+// ID is the ring's identity: the ring_id its creator wrote, as validated
+// (read once, like Capacity and Mode).
+func (r *Region) ID() RingID { return r.id }
 
 // WordAt returns the record header word at byte offset off of the data area.
 // off must be a multiple of 8 below Capacity.

@@ -40,7 +40,7 @@ func TestOpenRejects(t *testing.T) {
 	}{
 		{"region size", func(h *Header, mem *[]byte) { *mem = (*mem)[:100] }},
 		{"magic", func(h *Header, _ *[]byte) { h.Magic ^= 1 }},
-		{"version", func(h *Header, _ *[]byte) { h.Version = 2 }},
+		{"version", func(h *Header, _ *[]byte) { h.Version = 1 }}, // the previous protocol
 		{"header_size", func(h *Header, _ *[]byte) { h.HeaderSize = 512 }},
 		{"line_size", func(h *Header, _ *[]byte) { h.LineSize = 64 }},
 		{"producer_slots", func(h *Header, _ *[]byte) { h.ProducerSlots = 0 }},

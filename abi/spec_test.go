@@ -1,6 +1,7 @@
 package abi
 
 import (
+	"math/bits"
 	"os"
 	"strconv"
 	"strings"
@@ -66,7 +67,43 @@ func checkFields(t *testing.T, table string, want []Field) {
 }
 
 func TestSpecHeaderTable(t *testing.T) { checkFields(t, "header-table", Fields) }
-func TestSpecSlotTable(t *testing.T)   { checkFields(t, "slot-table", SlotFields) }
+func TestSpecPartyTable(t *testing.T)  { checkFields(t, "party-table", PartyFields) }
+
+func TestSpecStateTable(t *testing.T) {
+	rows := specTable(t, "state-table")
+	if len(rows) != len(States) {
+		t.Fatalf("spec lists %d states, abi %d", len(rows), len(States))
+	}
+	for i, r := range rows {
+		if st := State(parseNum(t, r[0])); st != States[i] || r[1] != st.String() {
+			t.Errorf("state row %d: spec %s %s, abi %d %s", i, r[0], r[1], States[i], States[i])
+		}
+	}
+}
+
+// TestSpecLeaseTable measures the lease's bit fields from MakeLease, so the
+// check does not restate them.
+func TestSpecLeaseTable(t *testing.T) {
+	span := func(l Lease) [2]int {
+		return [2]int{bits.TrailingZeros64(uint64(l)), 63 - bits.LeadingZeros64(uint64(l))}
+	}
+	want := map[string][2]int{
+		"pid":   span(MakeLease(0, MaxLeasePID, 0)),
+		"start": span(MakeLease(0, 0, ^uint64(0))),
+		"state": span(MakeLease(0xF, 0, 0)),
+	}
+	rows := specTable(t, "lease-table")
+	if len(rows) != len(want) {
+		t.Fatalf("spec lists %d lease fields, abi %d", len(rows), len(want))
+	}
+	for _, r := range rows {
+		lo, hi, _ := strings.Cut(r[0], "-")
+		w, ok := want[r[1]]
+		if !ok || parseNum(t, lo) != w[0] || parseNum(t, hi) != w[1] {
+			t.Errorf("lease field %s: spec bits %s, abi %d-%d", r[1], r[0], w[0], w[1])
+		}
+	}
+}
 
 func TestSpecKindTable(t *testing.T) {
 	rows := specTable(t, "kind-table")

@@ -146,7 +146,7 @@ func checkSoleProducerDone(t *testing.T, f *abi.File, count int, lang string) {
 		t.Errorf("counters: written %d records %d bytes, read %d records %d bytes; want %d records",
 			s.RecordsWritten, s.BytesWritten, s.RecordsRead, s.BytesRead, count)
 	}
-	if s.Producers != 0 || f.Region().Slot(0).State.Load() != abi.StateClosed {
+	if s.Producers != 0 || len(s.Entries) == 0 || s.Entries[0].Lease.State() != abi.StateDetached {
 		t.Errorf("the %s producer did not close its table entry: %d attached", lang, s.Producers)
 	}
 	t.Logf("%d records, %d bytes, %d full events", s.RecordsRead, s.BytesRead, s.FullEvents)
@@ -205,7 +205,7 @@ func TestGoProducerCConsumer(t *testing.T) {
 	consumer := cprog(t, "tests/consumer.c", false)
 	f, path := createRing(t, 1<<16, abi.SPSC)
 	c := start(t, procTimeout, consumer, path, strconv.Itoa(count))
-	p, err := ring.NewProducer(f.Region())
+	p, err := ring.NewSPSCProducer(f.Region())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func childProducer(spec string) int {
 	if file.Region().Mode() == abi.MPSC {
 		p, err = ring.NewMPSCProducer(file.Region())
 	} else {
-		p, err = ring.NewProducer(file.Region())
+		p, err = ring.NewSPSCProducer(file.Region())
 	}
 	if err == nil {
 		err = produceGo(p, uint32(id), count, seed)
@@ -310,7 +310,7 @@ func TestSPSCOneProducer(t *testing.T) {
 func oneSPSCProducer(t *testing.T, prog string, refused int) {
 	t.Helper()
 	f, path := createRing(t, 1<<12, abi.SPSC)
-	p, err := ring.NewProducer(f.Region())
+	p, err := ring.NewSPSCProducer(f.Region())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,7 @@ func TestHostileRecords(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f, path := createRing(t, capacity, abi.SPSC)
-			p, err := ring.NewProducer(f.Region())
+			p, err := ring.NewSPSCProducer(f.Region())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,11 +10,12 @@
 
 /* Identity of a region (section 3). */
 #define LOGBUF_MAGIC                       UINT64_C(0x0100465542474F4C) /* "LOGBUF\0\1" as a little-endian u64 */
-#define LOGBUF_VERSION                     1
+#define LOGBUF_VERSION                     2
 #define LOGBUF_HEADER_SIZE                 4096 /* offset of the data area */
 #define LOGBUF_LINE_SIZE                   128
 #define LOGBUF_PRODUCER_SLOTS              32
-#define LOGBUF_SLOT_SIZE                   64
+#define LOGBUF_PARTY_SIZE                  64 /* consumer record and each producer table entry */
+#define LOGBUF_RING_ID_SIZE                16
 #define LOGBUF_MIN_CAPACITY                64
 #define LOGBUF_MAX_CAPACITY                UINT64_C(0x80000000)
 #define LOGBUF_WORD_SIZE                   8 /* record header word; records are aligned to it */
@@ -35,6 +36,8 @@
 #define LOGBUF_SIZE_LINE_SIZE              4
 #define LOGBUF_OFF_PRODUCER_SLOTS          0x020
 #define LOGBUF_SIZE_PRODUCER_SLOTS         4
+#define LOGBUF_OFF_RING_ID                 0x030
+#define LOGBUF_SIZE_RING_ID                16
 #define LOGBUF_OFF_HEAD                    0x080
 #define LOGBUF_SIZE_HEAD                   8
 #define LOGBUF_OFF_READ_RECORDS            0x088
@@ -43,45 +46,53 @@
 #define LOGBUF_SIZE_READ_BYTES             8
 #define LOGBUF_OFF_UNBLOCKS                0x098
 #define LOGBUF_SIZE_UNBLOCKS               8
+#define LOGBUF_OFF_RELEASING               0x0A0
+#define LOGBUF_SIZE_RELEASING              8
+#define LOGBUF_OFF_RELEASING_RECORDS       0x0A8
+#define LOGBUF_SIZE_RELEASING_RECORDS      8
+#define LOGBUF_OFF_RELEASING_BYTES         0x0B0
+#define LOGBUF_SIZE_RELEASING_BYTES        8
 #define LOGBUF_OFF_TAIL                    0x100
 #define LOGBUF_SIZE_TAIL                   8
 #define LOGBUF_OFF_FULL_EVENTS             0x180
 #define LOGBUF_SIZE_FULL_EVENTS            8
 #define LOGBUF_OFF_ABORTS                  0x188
 #define LOGBUF_SIZE_ABORTS                 8
-#define LOGBUF_OFF_CONSUMER_PID            0x200
-#define LOGBUF_SIZE_CONSUMER_PID           4
-#define LOGBUF_OFF_CONSUMER_STATE          0x204
-#define LOGBUF_SIZE_CONSUMER_STATE         4
-#define LOGBUF_OFF_CONSUMER_START          0x208
-#define LOGBUF_SIZE_CONSUMER_START         8
-#define LOGBUF_OFF_CONSUMER_HEARTBEAT      0x210
-#define LOGBUF_SIZE_CONSUMER_HEARTBEAT     8
+#define LOGBUF_OFF_CONSUMER                0x200
+#define LOGBUF_SIZE_CONSUMER               64
 #define LOGBUF_OFF_CONSUMER_WAIT           0x280
 #define LOGBUF_SIZE_CONSUMER_WAIT          4
 #define LOGBUF_OFF_PRODUCER_TABLE          0x800
 #define LOGBUF_SIZE_PRODUCER_TABLE         2048
 
-/* Producer table entry fields, from the entry's start (section 3). */
-#define LOGBUF_SLOT_OFF_PID                0x00
-#define LOGBUF_SLOT_SIZE_PID               4
-#define LOGBUF_SLOT_OFF_STATE              0x04
-#define LOGBUF_SLOT_SIZE_STATE             4
-#define LOGBUF_SLOT_OFF_START              0x08
-#define LOGBUF_SLOT_SIZE_START             8
-#define LOGBUF_SLOT_OFF_HEARTBEAT          0x10
-#define LOGBUF_SLOT_SIZE_HEARTBEAT         8
-#define LOGBUF_SLOT_OFF_RECORDS            0x18
-#define LOGBUF_SLOT_SIZE_RECORDS           8
-#define LOGBUF_SLOT_OFF_BYTES              0x20
-#define LOGBUF_SLOT_SIZE_BYTES             8
+/* Party record fields, from the record's start (section 3). */
+#define LOGBUF_PARTY_OFF_LEASE             0x00
+#define LOGBUF_PARTY_SIZE_LEASE            8
+#define LOGBUF_PARTY_OFF_HEARTBEAT         0x08
+#define LOGBUF_PARTY_SIZE_HEARTBEAT        8
+#define LOGBUF_PARTY_OFF_SINCE             0x10
+#define LOGBUF_PARTY_SIZE_SINCE            8
+#define LOGBUF_PARTY_OFF_RECORDS           0x18
+#define LOGBUF_PARTY_SIZE_RECORDS          8
+#define LOGBUF_PARTY_OFF_BYTES             0x20
+#define LOGBUF_PARTY_SIZE_BYTES            8
+#define LOGBUF_PARTY_OFF_DROPPED           0x28
+#define LOGBUF_PARTY_SIZE_DROPPED          8
+#define LOGBUF_PARTY_OFF_REFUSED           0x30
+#define LOGBUF_PARTY_SIZE_REFUSED          8
 
 /* Flags and party states (sections 3 and 8). */
 #define LOGBUF_FLAG_MPSC                   1
 #define LOGBUF_STATE_FREE                  0
 #define LOGBUF_STATE_ATTACHED              1
-#define LOGBUF_STATE_CLOSED                2
-#define LOGBUF_STATE_ATTACHING             3
+#define LOGBUF_STATE_DETACHED              2
+#define LOGBUF_STATE_CLOSED                3
+
+/* Lease word bit fields (section 3): pid | start << 24 | state << 60. */
+#define LOGBUF_LEASE_PID_MASK              UINT64_C(0xFFFFFF)
+#define LOGBUF_LEASE_START_SHIFT           24
+#define LOGBUF_LEASE_START_MASK            UINT64_C(0xFFFFFFFFF) /* start times are compared modulo 2^36 */
+#define LOGBUF_LEASE_STATE_SHIFT           60
 
 /* Record kinds (section 4). A kind with bit 7 set is a skip. */
 #define LOGBUF_KIND_EMPTY                  0x00

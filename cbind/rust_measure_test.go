@@ -148,7 +148,7 @@ func goCost(reg *abi.Region) (costResult, error) {
 			}
 		}
 	} else {
-		p, err := ring.NewProducer(reg)
+		p, err := ring.NewSPSCProducer(reg)
 		if err != nil {
 			return costResult{}, err
 		}

@@ -73,10 +73,10 @@ func TestRecordBytesCapped(t *testing.T) {
 	if c := cap(reg.Data()); c != 1024 {
 		t.Errorf("Region.Data has capacity %d, want 1024", c)
 	}
-	p, _ := ring.NewProducer(reg)
+	p, _ := ring.NewSPSCProducer(reg)
 	cons, _ := ring.NewConsumer(reg)
-	p.TryWrite([]byte("12345678"))
-	p.TryWrite([]byte("second"))
+	p.TrySend([]byte("12345678"))
+	p.TrySend([]byte("second"))
 	rec, err := cons.TryRead()
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestAttachTrustsPositions(t *testing.T) {
 	reg, intact := heapRegion(t, 64, abi.SPSC)
 	reg.Header().Head.Store(56)
 	reg.Header().Tail.Store(61)
-	if p, err := ring.NewProducer(reg); err == nil {
+	if p, err := ring.NewSPSCProducer(reg); err == nil {
 		c, err := p.TryClaim(8)
 		if err == nil {
 			c.Abort()
@@ -142,7 +142,7 @@ func TestAttachTrustsPositions(t *testing.T) {
 // and its commits count at once.)
 func TestSPSCCommitAfterClose(t *testing.T) {
 	reg, _ := abi.NewHeap(1024, abi.SPSC)
-	p, _ := ring.NewProducer(reg)
+	p, _ := ring.NewSPSCProducer(reg)
 	c, err := p.TryClaim(8)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package fuzz
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
@@ -9,10 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/logbuf/logbuf/internal/testrig"
 
 	"github.com/logbuf/logbuf/abi"
 )
@@ -144,74 +143,37 @@ func hostileSeeds(t *testing.T) map[string][]byte {
 		"structured-wraps":  {0x00, 0, 0, 0, 0, 1, 0xff, 0xff, 64, 0, 0xE0, 2, 2, 8, 0, 2, 8, 0},
 		"structured-hostil": {0x00, 1, 0, 1, 0, 0, 0, 0, 64, 0, 0, 2, 0xF8, 1, 2, 3, 4, 5, 6, 7, 8, 0xF0, 8, 0, 0, 0, 0x30, 0x10},
 	}
-	paths, _ := filepath.Glob("../spec/vectors/*.vec")
-	for _, path := range paths {
-		img, _, err := readVector(path)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
+	vs, err := testrig.LoadVectors("../spec/vectors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		img := v.Image
 		if len(img) < abi.HeaderSize || bytes.ContainsFunc(img[rawHeader:abi.HeaderSize], func(r rune) bool { return r != 0 }) {
-			t.Fatalf("%s: not expressible in FuzzHostile's raw form", path)
+			t.Fatalf("%s: not expressible in FuzzHostile's raw form", v.Name)
 		}
 		raw := append([]byte{0xF0}, img[:rawHeader]...)
-		seeds["vector-"+strings.TrimSuffix(filepath.Base(path), ".vec")] = append(raw, img[abi.HeaderSize:]...)
+		seeds["vector-"+v.Name] = append(raw, img[abi.HeaderSize:]...)
 	}
 	return seeds
-}
-
-// readVector reads a spec/vectors file: the region image its "size" and
-// "OFFSET: bytes" lines build, and its "expect" lines.
-func readVector(path string) (img []byte, expect [][]string, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		fields := strings.Fields(line)
-		switch {
-		case len(fields) == 0:
-		case fields[0] == "expect":
-			expect = append(expect, fields[1:])
-		case fields[0] == "size" && len(fields) == 2:
-			size, err := strconv.Atoi(fields[1])
-			if err != nil {
-				return nil, nil, err
-			}
-			img = make([]byte, size)
-		case strings.HasSuffix(fields[0], ":"):
-			off, err := strconv.ParseUint(strings.TrimSuffix(fields[0], ":"), 16, 32)
-			if err != nil {
-				return nil, nil, err
-			}
-			for i, h := range fields[1:] {
-				v, err := strconv.ParseUint(h, 16, 8)
-				if err != nil || int(off)+i >= len(img) {
-					return nil, nil, fmt.Errorf("bad byte %q at %#x", h, off)
-				}
-				img[int(off)+i] = byte(v)
-			}
-		default:
-			return nil, nil, fmt.Errorf("cannot parse %q", line)
-		}
-	}
-	return img, expect, sc.Err()
 }
 
 // TestRefWalkVectors checks the fuzzers' reference reader, refWalk, against
 // the spec's test vectors, which were written from the spec independently.
 func TestRefWalkVectors(t *testing.T) {
-	paths, _ := filepath.Glob("../spec/vectors/*.vec")
-	if len(paths) == 0 {
-		t.Skip("no spec/vectors")
+	vs, err := testrig.LoadVectors("../spec/vectors")
+	if err != nil {
+		t.Fatal(err)
 	}
 	le := binary.LittleEndian
-	for _, path := range paths {
-		img, expect, err := readVector(path)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
+	for _, v := range vs {
+		img := v.Image
+		if !v.Static() || le.Uint64(img[abi.OffReleasing:]) != le.Uint64(img[abi.OffHead:]) {
+			continue // refWalk reads a fixed image from head; RunVector covers the rest
+		}
+		var expect [][]string
+		for _, s := range v.Steps {
+			expect = append(expect, s.Expect)
 		}
 		var got [][]string
 		capacity := le.Uint64(img[abi.OffCapacity:])
@@ -221,8 +183,9 @@ func TestRefWalkVectors(t *testing.T) {
 			got = append(got, []string{"corrupt", ce.Field, fmt.Sprint(ce.Offset)})
 		} else {
 			head, tail := le.Uint64(img[abi.OffHead:]), le.Uint64(img[abi.OffTail:])
+			mpsc := le.Uint32(img[abi.OffFlags:])&abi.FlagMPSC != 0
 			data := img[abi.HeaderSize:]
-			recs, stop, corrupt := refWalk(data, capacity, head, tail)
+			recs, stop, corrupt := refWalk(data, capacity, head, tail, mpsc)
 			for _, r := range recs {
 				off := r.pos%capacity + 8
 				got = append(got, []string{"record", hex.EncodeToString(data[off : off+r.n])})
@@ -238,10 +201,10 @@ func TestRefWalkVectors(t *testing.T) {
 			got = got[:len(got)-1]
 		}
 		if testing.Verbose() {
-			t.Logf("%s: %v", filepath.Base(path), got)
+			t.Logf("%s: %v", v.Name, got)
 		}
 		if fmt.Sprint(got) != fmt.Sprint(expect) {
-			t.Errorf("%s:\n refWalk %v\n expect  %v", filepath.Base(path), got, expect)
+			t.Errorf("%s:\n refWalk %v\n expect  %v", v.Name, got, expect)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math/bits"
 	"testing"
 
 	"github.com/logbuf/logbuf/abi"
@@ -101,6 +102,7 @@ func hostileRegion(in *input) []byte {
 	head := hostilePos(in, capacity)
 	tail := head + hostileSpan(in, capacity)
 	le.PutUint64(img[abi.OffHead:], head)
+	le.PutUint64(img[abi.OffReleasing:], head) // no release under way (spec 7.2)
 	le.PutUint64(img[abi.OffTail:], tail)
 	// Record words and payload bytes: count, then (offset, word) pairs, laid
 	// out from head so that well-formed chains are easy to reach.
@@ -203,8 +205,9 @@ type refRecord struct{ pos, n uint64 }
 // to tail, without releasing: it returns the committed records a consumer
 // must deliver and where it must stop, with "corrupt" set if the word there
 // breaks a rule, or clear if it says "nothing yet".
-func refWalk(data []byte, capacity, head, tail uint64) (recs []refRecord, stop uint64, corrupt bool) {
+func refWalk(data []byte, capacity, head, tail uint64, mpsc bool) (recs []refRecord, stop uint64, corrupt bool) {
 	maxPayload := capacity / 8
+	lapShift := uint(bits.TrailingZeros64(capacity))
 	for pos := head; ; {
 		if pos-head == capacity {
 			return recs, pos, false // a whole ring read: the word here is head's
@@ -212,14 +215,21 @@ func refWalk(data []byte, capacity, head, tail uint64) (recs []refRecord, stop u
 		off := pos % capacity
 		w := binary.LittleEndian.Uint64(data[off:])
 		kind, n := w>>56, w&0xFFFF_FFFF
-		if w == 0 || kind == KindClaimed {
+		if w == 0 {
 			return recs, pos, false
 		}
-		if w>>32&0xFF_FFFF != 0 {
+		if kind != KindClaimed && w>>32&0xFF_FFFF != 0 {
 			return recs, pos, true // lap or owner bits outside a stamp
 		}
 		var size uint64
 		switch kind {
+		case KindClaimed: // validated when seen (spec 7.1), then waited on
+			lap, owner := w>>32&0xFFFF, w>>48&0xFF
+			if n < 1 || n > maxPayload || lap != pos>>lapShift&0xFFFF ||
+				!mpsc && owner != 1 || mpsc && owner > 32 {
+				return recs, pos, true
+			}
+			size = RecordSize(int(n))
 		case KindCommitted:
 			if n < 1 || n > maxPayload {
 				return recs, pos, true
@@ -237,6 +247,9 @@ func refWalk(data []byte, capacity, head, tail uint64) (recs []refRecord, stop u
 		}
 		if off+size > capacity || tail-pos < size {
 			return recs, pos, true
+		}
+		if kind == KindClaimed {
+			return recs, pos, false
 		}
 		if kind == KindCommitted {
 			recs = append(recs, refRecord{pos, n})
@@ -274,14 +287,20 @@ func runHostile(t *testing.T, raw []byte) {
 	}
 	capacity, data := reg.Capacity(), reg.Data()
 	hdr := reg.Header()
-	head, tail := hdr.Head.Load(), hdr.Tail.Load()
-	recs, stop, corrupt := refWalk(bytes.Clone(data), capacity, head, tail)
-
-	// Phase 1: nobody else writes. The consumer must follow refWalk exactly.
+	// Attaching finishes a release the header says is under way (spec
+	// 7.2), or refuses a releasing field that breaks its rule.
 	cons, err := ring.NewConsumer(reg)
 	if err != nil {
-		t.Fatal(err)
+		var ce *abi.CorruptError
+		if !errors.As(err, &ce) || ce.Field != "releasing" && ce.Field != "releasing_records" {
+			t.Fatalf("NewConsumer = %v: want success or a corrupt releasing field", err)
+		}
+		return
 	}
+	head, tail := hdr.Head.Load(), hdr.Tail.Load()
+	recs, stop, corrupt := refWalk(bytes.Clone(data), capacity, head, tail, reg.Mode() == abi.MPSC)
+
+	// Phase 1: nobody else writes. The consumer must follow refWalk exactly.
 	next := 0 // index in recs of the next record due
 	deliver := func(b []byte) {
 		off, inside := offsetIn(data, b)
@@ -361,14 +380,14 @@ func runHostileParties(t *testing.T, in *input, reg *abi.Region, intact func() b
 		if _, err := ring.NewMPSCProducer(reg); err == nil {
 			t.Fatal("an MPSC producer attached to an SPSC ring")
 		}
-		p, err := ring.NewProducer(reg)
+		p, err := ring.NewSPSCProducer(reg)
 		if err != nil {
 			attachErr(t, err)
 			return
 		}
 		claimer = p
 	} else {
-		if _, err := ring.NewProducer(reg); err == nil {
+		if _, err := ring.NewSPSCProducer(reg); err == nil {
 			t.Fatal("an SPSC producer attached to an MPSC ring")
 		}
 		p, err := ring.NewMPSCProducer(reg)
@@ -450,7 +469,7 @@ func runHostileParties(t *testing.T, in *input, reg *abi.Region, intact func() b
 // its producer table may name a live SPSC producer (ErrBusy).
 func attachErr(t *testing.T, err error) {
 	t.Helper()
-	if !errors.Is(err, ring.ErrCorrupt) && !errors.Is(err, ring.ErrBusy) {
+	if !errors.Is(err, ring.ErrCorrupt) && !errors.Is(err, ring.ErrProducerBusy) {
 		t.Fatalf("attach: %v", err)
 	}
 }

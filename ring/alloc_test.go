@@ -33,7 +33,7 @@ func TestZeroAllocs(t *testing.T) {
 		c.Release()
 	})
 	check("SPSC TryWrite+ReadBatch", func() {
-		if err := p.TryWrite(msg); err != nil {
+		if err := p.TrySend(msg); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.ReadBatch(8, fn); err != nil {

@@ -60,7 +60,7 @@ func BenchmarkConsume(b *testing.B) {
 				r, err := c.TryRead()
 				if err != nil {
 					t0 := time.Now()
-					for p.TryWrite(src) == nil {
+					for p.TrySend(src) == nil {
 					}
 					aside += time.Since(t0)
 					r, _ = c.TryRead()
@@ -153,10 +153,8 @@ func BenchmarkThroughput(b *testing.B) {
 	})
 }
 
-type tryWriter interface{ TryClaim(int) (Claim, error) }
-
 // spin writes src, retrying after one asm.Pause while the ring is full.
-func spin(p tryWriter, src []byte) {
+func spin(p Producer, src []byte) {
 	for {
 		cl, err := p.TryClaim(len(src))
 		if err == nil {

@@ -10,19 +10,13 @@ import (
 )
 
 // commitNoWake is Commit without the check for a parked consumer (spec
-// section 7.1): the ring with no blocking layer at all, for comparison.
-func commitNoWake(c *Claim) {
-	p := c.p
-	w := uint64(abi.CommittedWord(c.n))
-	if !p.mpsc {
-		publish(c.word(), w)
-		p.records++
-		p.bytes += uint64(c.n)
-	} else if c.word().CompareAndSwap(c.stamp(), w) && p.slot != nil {
-		p.slot.Records.Add(1)
-		p.slot.Bytes.Add(uint64(c.n))
+// section 7.3): the ring with no blocking layer at all, for comparison.
+func commitNoWake(c Claim) {
+	if c.end(uint64(abi.CommittedWord(c.n))) && !c.p.mpsc {
+		c.p.records++
+		c.p.bytes += uint64(c.n)
+		c.p.open--
 	}
-	c.ended = true
 }
 
 // BenchmarkSend is what the blocking layer adds to a send when no consumer
@@ -30,18 +24,14 @@ func commitNoWake(c *Claim) {
 // on the same ring, so that a noisy machine slows them alike, and the
 // median block of each is reported: "nowake" is claim + copy + commit
 // without the load of consumer_wait, "try" the ring as shipped (TryClaim,
-// Commit with that load), "write" the blocking Write(ctx, b). 64-byte
+// Commit with that load), "send" the blocking Send(ctx, b). 64-byte
 // records on a 64 KiB ring, drained between blocks.
 func BenchmarkSend(b *testing.B) {
 	const size, block = 64, 256
 	ctx := context.Background()
-	type sender interface {
-		TryClaim(int) (Claim, error)
-		Write(context.Context, []byte) error
-	}
 	for _, mode := range []string{"spsc", "mpsc"} {
 		b.Run(mode, func(b *testing.B) {
-			var p sender
+			var p Producer
 			var c *Consumer
 			if mode == "spsc" {
 				p, c = newSPSC(b, 64<<10)
@@ -61,18 +51,18 @@ func BenchmarkSend(b *testing.B) {
 					case 0:
 						cl, _ := p.TryClaim(size)
 						copy(cl.Bytes(), src)
-						commitNoWake(&cl)
+						commitNoWake(cl)
 					case 1:
 						cl, _ := p.TryClaim(size)
 						copy(cl.Bytes(), src)
 						cl.Commit()
 					case 2:
-						p.Write(ctx, src)
+						p.Send(ctx, src)
 					}
 				}
 				times[kind] = append(times[kind], time.Since(t0))
 			}
-			for k, name := range []string{"nowake", "try", "write"} {
+			for k, name := range []string{"nowake", "try", "send"} {
 				if len(times[k]) == 0 {
 					continue
 				}

@@ -3,12 +3,16 @@ package ring
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/logbuf/logbuf/abi"
 )
 
 // deadPID returns the pid of a process that has exited and been reaped.
@@ -37,16 +41,34 @@ func processCPU() (time.Duration, bool) {
 	return time.Duration(ut+st) * 10 * time.Millisecond, true
 }
 
-// TestConsumerGone: a producer whose consumer's process is gone stops with
-// ErrClosed.
+// deadLeaseOf is an ATTACHED lease of a process that has exited.
+func deadLeaseOf(t testing.TB) abi.Lease { return abi.MakeLease(abi.StateAttached, deadPID(t), 0) }
+
+// TestConsumerGone: a producer whose consumer's process is gone keeps
+// waiting for space until its context ends, and then says the consumer is
+// absent, not that the ring is closed (spec section 8).
 func TestConsumerGone(t *testing.T) {
 	p, c := newMPSC(t, 1024)
 	msg := make([]byte, 100)
-	for p.TryWrite(msg) == nil {
+	for p.TrySend(msg) == nil {
 	}
-	c.hdr.ConsumerPID.Store(deadPID(t))
-	if err := p.Write(context.Background(), msg); err != ErrClosed {
-		t.Fatalf("Write with a dead consumer = %v", err)
+	c.hdr.Consumer.Lease.Store(uint64(deadLeaseOf(t)))
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	err := p.Send(ctx, msg)
+	if !errors.Is(err, ErrNoConsumer) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrRingClosed) {
+		t.Fatalf("Send with a dead consumer = %v, want ErrNoConsumer and the deadline", err)
+	}
+	// A new consumer takes over and frees space: the producer goes on.
+	c2, err := NewConsumer(c.reg)
+	if err != nil {
+		t.Fatalf("taking over from a dead consumer: %v", err)
+	}
+	if _, err := c2.ReadBatch(1, func([]byte) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(context.Background(), msg); err != nil {
+		t.Fatalf("Send after a new consumer freed space: %v", err)
 	}
 }
 
@@ -68,7 +90,7 @@ func TestIdleConsumerCPU(t *testing.T) {
 	}()
 	wg.Wait()
 	after, _ := processCPU()
-	t.Logf("CPU while parked for 1 s: %v (%d parks)", after-before, c.wait.parks)
+	t.Logf("CPU while parked for 1 s: %v (%d parks)", after-before, c.parks)
 	if after-before > 200*time.Millisecond { // loose: busy-waiting would be ~1 s
 		t.Fatalf("parked consumer used %v of CPU in 1 s", after-before)
 	}
@@ -89,8 +111,8 @@ func TestAlive(t *testing.T) {
 	if alive(1<<31, 0) || alive(^uint32(0), 0) {
 		t.Fatal("impossible pids are alive")
 	}
-	if !alive(0, 0) {
-		t.Fatal("pid 0 (attaching) is not alive")
+	if alive(0, 0) {
+		t.Fatal("pid 0 is alive: an ATTACHED lease always names a process")
 	}
 	// A zombie is gone: kill it without reaping it.
 	cmd := exec.Command("/bin/sleep", "60")
@@ -112,7 +134,7 @@ func TestAlive(t *testing.T) {
 	cmd.Wait()
 }
 
-// TestDeadOwnerSPSC: an SPSC claim whose owner's process is gone is
+// TestDeadOwnerSPSC: an SPSC claim whose producer's process is gone is
 // recovered.
 func TestDeadOwnerSPSC(t *testing.T) {
 	p, c := newSPSC(t, 1024)
@@ -122,15 +144,41 @@ func TestDeadOwnerSPSC(t *testing.T) {
 		t.Fatal(err)
 	}
 	write(t, p, []byte("behind"))
-	p.slot.PID.Store(deadPID(t))
+	p.party.Lease.Store(uint64(deadLeaseOf(t)))
 	if r, err := c.Recv(context.Background()); err != nil || string(r.Bytes()) != "behind" {
 		t.Fatalf("Recv = %q, %v", r.Bytes(), err)
 	}
 	if len(log) != 1 || !log[0].Recovered || log[0].Alive {
 		t.Fatalf("reports %+v", log)
 	}
-	// Its producer is dead too, so the ring has ended.
-	if _, err := c.Recv(context.Background()); err != ErrClosed {
+	// Its producer is dead too, so the stream has ended.
+	if _, err := c.Recv(context.Background()); err != io.EOF {
 		t.Fatalf("Recv at the end = %v", err)
+	}
+}
+
+// TestPreviousHolderClaimSPSC: a producer died holding a claim, and a new
+// SPSC producer took entry 0 over. The entry is held by a live process, but
+// the claim is older than the new holder's attach (its since), so it is the
+// dead one's and is recovered (spec section 9); a v1 reading of "the owner
+// is alive" would wait for ever.
+func TestPreviousHolderClaimSPSC(t *testing.T) {
+	p, c := newSPSC(t, 1024)
+	var log stuckLog
+	c.SetRecovery(20*time.Millisecond, log.add)
+	if _, err := p.TryClaim(10); err != nil {
+		t.Fatal(err)
+	}
+	p.party.Lease.Store(uint64(deadLeaseOf(t))) // the producer dies holding it
+	p2, err := NewSPSCProducer(c.reg)
+	if err != nil {
+		t.Fatalf("taking over entry 0 from a dead producer: %v", err)
+	}
+	write(t, p2, []byte("after"))
+	if r, err := c.Recv(context.Background()); err != nil || string(r.Bytes()) != "after" {
+		t.Fatalf("Recv = %q, %v", r.Bytes(), err)
+	}
+	if len(log) != 1 || !log[0].Recovered {
+		t.Fatalf("reports %+v", log)
 	}
 }

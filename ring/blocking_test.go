@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
 	"os"
 	"runtime"
 	"sync/atomic"
@@ -43,7 +44,7 @@ func TestRecvDeadline(t *testing.T) {
 
 func TestRecvCancel(t *testing.T) {
 	_, c := newMPSC(t, 1024)
-	c.wait.slice = time.Hour // only the cancellation's wake-up can end the park
+	c.slice = time.Hour // only the cancellation's wake-up can end the park
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		waitParked(t, c)
@@ -52,8 +53,8 @@ func TestRecvCancel(t *testing.T) {
 	if _, err := c.Recv(ctx); err != context.Canceled {
 		t.Fatalf("Recv after cancel = %v", err)
 	}
-	if c.wait.timeouts != 0 {
-		t.Fatalf("%d park timeouts", c.wait.timeouts)
+	if c.timeouts != 0 {
+		t.Fatalf("%d park timeouts", c.timeouts)
 	}
 	// A context already done returns at once, ready records first.
 	if _, err := c.Recv(ctx); err != context.Canceled {
@@ -66,24 +67,24 @@ func TestRecvCancel(t *testing.T) {
 func TestRecvWokenByProducer(t *testing.T) {
 	for _, mode := range []string{"spsc", "mpsc"} {
 		t.Run(mode, func(t *testing.T) {
-			var w interface{ TryWrite([]byte) error }
+			var w Producer
 			var c *Consumer
 			if mode == "spsc" {
 				w, c = newSPSC(t, 1024)
 			} else {
 				w, c = newMPSC(t, 1024)
 			}
-			c.wait.slice = time.Hour
+			c.slice = time.Hour
 			go func() {
 				waitParked(t, c)
-				w.TryWrite([]byte("wake"))
+				w.TrySend([]byte("wake"))
 			}()
 			r, err := c.Recv(context.Background())
 			if err != nil || string(r.Bytes()) != "wake" {
 				t.Fatalf("Recv = %q, %v", r.Bytes(), err)
 			}
-			if c.wait.parks == 0 || c.wait.timeouts != 0 {
-				t.Fatalf("parks %d, timeouts %d", c.wait.parks, c.wait.timeouts)
+			if c.parks == 0 || c.timeouts != 0 {
+				t.Fatalf("parks %d, timeouts %d", c.parks, c.timeouts)
 			}
 		})
 	}
@@ -116,7 +117,7 @@ func TestNoLostWakeups(t *testing.T) {
 			} else {
 				w, c = newMPSC(t, 64)
 			}
-			c.wait.spins, c.wait.yields, c.wait.slice = -1, 0, 2*time.Second
+			c.spins, c.yields, c.slice = -1, 0, 2*time.Second
 			var acked atomic.Uint64
 			done := make(chan error, 1)
 			go func() {
@@ -152,11 +153,11 @@ func TestNoLostWakeups(t *testing.T) {
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%d records, %d parks, %d timeouts", n, c.wait.parks, c.wait.timeouts)
-			if c.wait.timeouts != 0 {
-				t.Fatalf("%d parks ran out their time: wake-ups were lost", c.wait.timeouts)
+			t.Logf("%d records, %d parks, %d timeouts", n, c.parks, c.timeouts)
+			if c.timeouts != 0 {
+				t.Fatalf("%d parks ran out their time: wake-ups were lost", c.timeouts)
 			}
-			if c.wait.parks == 0 {
+			if c.parks == 0 {
 				t.Fatal("the consumer never parked: the race was not run")
 			}
 		})
@@ -167,7 +168,7 @@ func TestRecvBatch(t *testing.T) {
 	p, c := newMPSC(t, 4096)
 	go func() {
 		for i := 0; i < 100; i++ {
-			p.Write(context.Background(), []byte{byte(i)})
+			p.Send(context.Background(), []byte{byte(i)})
 			if i%10 == 0 {
 				time.Sleep(time.Millisecond)
 			}
@@ -182,7 +183,7 @@ func TestRecvBatch(t *testing.T) {
 			}
 			want++
 		})
-		if err == ErrClosed {
+		if err == io.EOF {
 			break
 		}
 		if err != nil || n < 1 || n > 7 {
@@ -190,17 +191,17 @@ func TestRecvBatch(t *testing.T) {
 		}
 	}
 	if want != 100 {
-		t.Fatalf("%d records before ErrClosed", want)
+		t.Fatalf("%d records before the end of the stream", want)
 	}
 }
 
-// TestProducerClose: the consumer reads what was committed, then ErrClosed,
+// TestProducerClose: the consumer reads what was committed, then io.EOF,
 // also when it was parked as the producer closed.
 func TestProducerClose(t *testing.T) {
 	p, c := newSPSC(t, 1024)
-	c.wait.slice = time.Hour
+	c.slice = time.Hour
 	for i := 0; i < 3; i++ {
-		if err := p.Write(context.Background(), []byte{byte(i)}); err != nil {
+		if err := p.Send(context.Background(), []byte{byte(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -213,10 +214,10 @@ func TestProducerClose(t *testing.T) {
 		waitParked(t, c)
 		p.Close()
 	}()
-	if _, err := c.Recv(context.Background()); err != ErrClosed {
+	if _, err := c.Recv(context.Background()); err != io.EOF {
 		t.Fatalf("Recv after the producer closed = %v", err)
 	}
-	if _, err := c.RecvTimeout(time.Hour); err != ErrClosed {
+	if _, err := c.RecvTimeout(time.Hour); err != io.EOF {
 		t.Fatalf("Recv again = %v", err)
 	}
 }
@@ -231,14 +232,14 @@ func TestClosedWithClaimParks(t *testing.T) {
 	if _, err := c.RecvTimeout(300 * time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Recv = %v", err)
 	}
-	if c.wait.parks == 0 || c.wait.parks > 10 {
-		t.Fatalf("%d parks in 300 ms with a 100 ms slice", c.wait.parks)
+	if c.parks == 0 || c.parks > 10 {
+		t.Fatalf("%d parks in 300 ms with a 100 ms slice", c.parks)
 	}
 	cl.Commit()
 	if _, err := c.Recv(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Recv(context.Background()); err != ErrClosed {
+	if _, err := c.Recv(context.Background()); err != io.EOF {
 		t.Fatalf("Recv at the end = %v", err)
 	}
 }
@@ -246,21 +247,20 @@ func TestClosedWithClaimParks(t *testing.T) {
 // TestNoProducerYet: a ring no producer ever attached to is not closed.
 func TestNoProducerYet(t *testing.T) {
 	p, c := newMPSC(t, 1024)
-	c.hdr.Producers[p.owner-1].State.Store(0) // as if nobody had attached
+	c.hdr.Producers[p.owner-1].Lease.Store(0) // as if nobody had attached
 	if _, err := c.RecvTimeout(20 * time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Recv on a ring without producers = %v", err)
 	}
 }
 
-// TestConsumerClose: a producer waiting for space gets ErrClosed when the
-// consumer closes, and a blocking Write fails with ctx's error when it is
-// done first.
-func TestConsumerClose(t *testing.T) {
+// TestConsumerCloseRing: a producer waiting for space keeps waiting when the
+// consumer only detaches (Close), fails with ctx's error when it is done
+// first, and stops with ErrRingClosed within 100 ms when the consumer
+// closes the ring for good (spec section 8).
+func TestConsumerCloseRing(t *testing.T) {
 	for _, mode := range []string{"spsc", "mpsc"} {
 		t.Run(mode, func(t *testing.T) {
-			var w interface {
-				Write(context.Context, []byte) error
-			}
+			var w Producer
 			var c *Consumer
 			if mode == "spsc" {
 				w, c = newSPSC(t, 1024)
@@ -268,19 +268,36 @@ func TestConsumerClose(t *testing.T) {
 				w, c = newMPSC(t, 1024)
 			}
 			msg := make([]byte, 100)
-			for w.(interface{ TryWrite([]byte) error }).TryWrite(msg) == nil {
+			for w.TrySend(msg) == nil {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 			defer cancel()
-			if err := w.Write(ctx, msg); err != context.DeadlineExceeded {
-				t.Fatalf("Write to a full ring past its deadline = %v", err)
+			if err := w.Send(ctx, msg); err != context.DeadlineExceeded {
+				t.Fatalf("Send to a full ring past its deadline = %v", err)
 			}
-			done := make(chan error)
-			go func() { done <- w.Write(context.Background(), msg) }()
-			time.Sleep(5 * time.Millisecond)
-			c.Close()
-			if err := <-done; err != ErrClosed {
-				t.Fatalf("Write after the consumer closed = %v", err)
+			done := make(chan error, 1)
+			go func() { done <- w.Send(context.Background(), msg) }()
+			c.Close() // detaches: not a reason for producers to stop
+			select {
+			case err := <-done:
+				t.Fatalf("Send stopped when the consumer detached: %v", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			c2, err := NewConsumer(c.reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				time.Sleep(5 * time.Millisecond)
+				c2.CloseRing()
+			}()
+			select {
+			case err := <-done:
+				if err != ErrRingClosed {
+					t.Fatalf("Send after the consumer closed the ring = %v", err)
+				}
+			case <-time.After(time.Second): // the bound is 100 ms; a loaded machine gets slack
+				t.Fatal("Send still waits after CloseRing")
 			}
 		})
 	}
@@ -295,7 +312,7 @@ func TestWriteWaitsForSpace(t *testing.T) {
 		for i := 0; i < n; i++ {
 			b := make([]byte, 1+i%32)
 			b[0] = byte(i)
-			if err := p.Write(context.Background(), b); err != nil {
+			if err := p.Send(context.Background(), b); err != nil {
 				panic(err)
 			}
 		}
@@ -303,7 +320,7 @@ func TestWriteWaitsForSpace(t *testing.T) {
 	}()
 	for i := 0; ; i++ {
 		r, err := c.Recv(context.Background())
-		if err == ErrClosed {
+		if err == io.EOF {
 			if i != n {
 				t.Fatalf("%d records", i)
 			}
@@ -328,7 +345,7 @@ func TestBlockingZeroAllocs(t *testing.T) {
 	msg := make([]byte, 100)
 	p, c := newMPSC(t, 1<<16)
 	if n := testing.AllocsPerRun(1000, func() {
-		if err := p.Write(ctx, msg); err != nil {
+		if err := p.Send(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
 		cl, err := p.Claim(ctx, len(msg))
@@ -344,12 +361,12 @@ func TestBlockingZeroAllocs(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("%v allocations per Write+Claim+2 Recv", n)
 	}
-	// Each batch is short of its max, so every RecvBatch after the first
-	// lingers first.
+	// Each batch is short of its max, but the producer (this goroutine) does
+	// not write while it reads: no linger.
 	sink := 0
 	fn := func(b []byte) { sink += len(b) }
 	if n := testing.AllocsPerRun(1000, func() {
-		if err := p.Write(ctx, msg); err != nil {
+		if err := p.Send(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := c.RecvBatch(ctx, 8, fn); n != 1 || err != nil {
@@ -358,7 +375,7 @@ func TestBlockingZeroAllocs(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("%v allocations per Write+RecvBatch", n)
 	}
-	if !c.wait.short {
-		t.Error("RecvBatch did not note its short batch")
+	if c.linger {
+		t.Error("RecvBatch lingers after a batch the producer was idle for")
 	}
 }

@@ -1,247 +1,397 @@
 package ring
 
 import (
-	"fmt"
+	"context"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/logbuf/logbuf/abi"
+	"github.com/logbuf/logbuf/asm"
 )
 
-// Consumer reads the records of a ring in order. It, its Records and
-// ReadBatch belong to one goroutine at a time.
+// Consumer reads the records of a ring in order. A ring has one consumer at
+// a time, in any process (spec section 8).
 //
 // Reading and releasing are separate steps: TryRead hands out records one by
 // one and Release gives back everything read so far, zeroing it and storing
 // head once; one head store for many records is where throughput comes from.
 // ReadBatch does both for up to n records, and RecvBatch waits for them.
+//
+// The Consumer, its Records and ReadBatch belong to one goroutine at a time,
+// with one exception: Close and CloseRing may be called from any goroutine,
+// and interrupt a Recv, RecvTimeout or RecvBatch blocked in another.
 type Consumer struct {
-	geometry
-	head      uint64 // released: what the header's head says
-	next      uint64 // read cursor: records in [head, next) are read, not released
-	tailCache uint64 // tail as last loaded, for validation
-	pending   counts // committed records in [head, next)
-	total     counts // records and bytes released so far, as published
-	err       error  // sticky: set once the ring is found corrupt
-	closed    bool
-	wait      waitState // blocking.go, recovery.go
+	reader
+	party *abi.Party // the header's consumer record
+	lease abi.Lease  // this process's lease in it
+	rec   recovery
+
+	// Tuning of the wait loop; zero means the default. Tests shorten them.
+	spins, yields int
+	slice         time.Duration
+
+	waitCtx  context.Context // the context of the wait in progress, for parkable
+	lastLive time.Time       // last liveness check of the producer table
+	lastBeat time.Time       // last heartbeat stored
+	linger   bool            // RecvBatch's last batch was short while the producer wrote
+
+	// Counters for tests and monitoring.
+	parks, timeouts uint64
+
+	mu      sync.Mutex  // held by the Recv family while it runs; Close waits for it
+	closing atomic.Bool // Close was called
+	closed  bool        // Close is done: the consumer record is left
 }
 
-// Record is one committed record. Its Bytes stay valid until the Consumer's
-// next Release (or ReadBatch, which releases).
-type Record struct {
-	b []byte
-}
+// Defaults of the consumer's wait loop.
+const (
+	defaultSpins  = 64                     // TryRead retries, one asm.Pause apart, before yielding
+	defaultYields = 16                     // then retries after runtime.Gosched, before parking
+	defaultSlice  = 100 * time.Millisecond // longest single futex wait
+	livenessEvery = 50 * time.Millisecond  // how often a waiting consumer asks the kernel who is alive
 
-// Bytes is the record's payload.
-func (r Record) Bytes() []byte { return r.b }
+	// After a short batch taken while the producers were writing, RecvBatch
+	// spins this long before reading again. A time, not a count of
+	// asm.Pause: PAUSE takes 28 ns on the Zen3 this was measured on, other
+	// times on other cores, and nothing with purego.
+	lingerFor = 4 * time.Microsecond
+)
 
-// NewConsumer attaches the consumer of a region. It resumes at the region's
-// head: records already released are not seen again.
+// NewConsumer attaches the consumer of a region (spec section 8). It
+// resumes at the region's head: records already released are not seen
+// again, and records a previous consumer read but did not release are read
+// again. It fails with an error wrapping ErrConsumerBusy, naming the
+// holder's pid, when a live consumer holds the ring, in this process or
+// another; a consumer whose process is gone is taken over.
 func NewConsumer(r *abi.Region) (*Consumer, error) {
-	c := &Consumer{geometry: newGeometry(r)}
-	var err error
-	if c.head, c.tailCache, err = r.Positions(); err != nil {
+	c := &Consumer{reader: reader{geometry: newGeometry(r)}}
+	c.party = &c.hdr.Consumer
+	mine, holder, ok := takeParty(c.party)
+	if !ok {
+		return nil, &BusyError{Err: ErrConsumerBusy, Lease: holder}
+	}
+	c.lease = mine
+	if err := c.resume(); err != nil {
+		leave(c.party, mine, abi.StateDetached)
 		return nil, err
 	}
-	c.next = c.head
-	c.total = counts{c.hdr.ReadRecords.Load(), c.hdr.ReadBytes.Load()}
-	// Spec section 8: pid, start time and heartbeat before the state that
-	// makes them count.
-	pid, start := selfID()
-	c.hdr.ConsumerPID.Store(pid)
-	c.hdr.ConsumerStart.Store(start)
-	c.hdr.ConsumerHeartbeat.Store(monoNow())
-	c.hdr.ConsumerState.Store(abi.StateAttached)
+	c.party.Since.Store(c.head)
 	return c, nil
 }
 
 // Capacity is the size of the ring's data area in bytes.
 func (c *Consumer) Capacity() int { return int(c.capacity) }
 
-// Stats reads the ring's counters from its header.
+// Stats reads the ring's counters and parties from its header.
 func (c *Consumer) Stats() Stats { return ReadStats(c.reg) }
 
-// Err is the error that stopped the consumer, or nil.
-func (c *Consumer) Err() error { return c.err }
+// ID is the ring's identity (spec section 10).
+func (c *Consumer) ID() abi.RingID { return c.reg.ID() }
+
+// Err is the error that stopped the consumer (corruption, or ErrClosed), or
+// nil.
+func (c *Consumer) Err() error {
+	if c.closing.Load() {
+		return ErrClosed
+	}
+	return c.err
+}
 
 // TryRead returns the next committed record, passing over skips. It returns
 // ErrEmpty when no committed record is ready, and an error wrapping
 // ErrCorrupt (the same one from then on) when the ring breaks the protocol.
 // The record stays valid, and its space held, until Release.
 func (c *Consumer) TryRead() (Record, error) {
-	for {
-		b, size, err := c.peek()
-		if err != nil {
-			if err == ErrEmpty && c.pending.records == 0 && c.next != c.head {
-				c.Release() // only skips were passed: give them back now
-			}
-			return Record{}, err
-		}
-		c.next += size
-		if b != nil {
-			c.pending.records++
-			c.pending.bytes += uint64(len(b))
-			return Record{b}, nil
-		}
+	if c.closing.Load() {
+		return Record{}, ErrClosed
 	}
+	return c.tryRead()
 }
 
 // ReadBatch calls fn with each committed record ready, up to max of them,
-// then releases them all with one store of head. It returns how many it
+// then gives their space back with one store of head. It returns how many it
 // delivered: 0 with a nil error when none was ready. fn must not keep the
-// slice after it returns.
-//
-// Each record is zeroed as soon as fn returns, not in one pass at the end:
-// the zeroing stores walk the ring line by line just behind the read cursor,
-// so the CPU's prefetcher fetches the next records' lines while the cursor
-// is still on this one. A pass over headers alone takes one cache miss per
-// record in turn, each to a line the producer's core wrote last; where that
-// is a slow cross-core transfer it made the consumer about 2.5 times slower.
+// slice after it returns. Each record is zeroed as soon as fn returns (see
+// spec section 7.2 for why that is fast).
 func (c *Consumer) ReadBatch(max int, fn func([]byte)) (int, error) {
-	c.Release() // what TryRead handed out before is not ours to zero record by record
-	n := 0
-	var err error
-	for n < max {
-		var b []byte
-		var size uint64
-		if b, size, err = c.peek(); err != nil {
-			break
-		}
-		off := c.next & c.mask
-		c.next += size // first, so a panicking fn cannot have its record read twice
-		if b != nil {
-			c.pending.records++
-			c.pending.bytes += uint64(len(b))
-			fn(b)
-			n++
-		}
-		zero(c.data[off : off+size])
+	if c.closing.Load() {
+		return 0, ErrClosed
 	}
-	c.advance()
-	if err == ErrEmpty {
-		err = nil
-	}
-	return n, err
+	return c.readBatch(max, fn)
 }
 
 // Release zeroes every record read since the last Release (skips included)
 // and gives the space back to the producers with one store of head (spec
-// section 7, step 5). Records read before it must not be used after it.
+// section 7.2). Records read before it must not be used after it.
 func (c *Consumer) Release() {
-	if c.next == c.head {
-		return
+	if !c.closing.Load() {
+		c.release()
 	}
-	from, n := c.head&c.mask, c.next-c.head
-	if from+n <= c.capacity {
-		zero(c.data[from : from+n])
-	} else {
-		zero(c.data[from:])
-		zero(c.data[:n-(c.capacity-from)])
-	}
-	c.advance()
 }
 
-// advance publishes the read counters and then head, once [head, next) is
-// zeroed. If fn panicked inside ReadBatch, [head, next) holds records not
-// yet zeroed, and the next Release zeroes the whole span again.
-func (c *Consumer) advance() {
-	if c.next == c.head {
-		return
-	}
-	if c.pending.records != 0 {
-		c.total.records += c.pending.records
-		c.total.bytes += c.pending.bytes
-		c.pending = counts{}
-		c.hdr.ReadRecords.Store(c.total.records)
-		c.hdr.ReadBytes.Store(c.total.bytes)
-	}
-	c.head = c.next
-	publish(&c.hdr.Head, c.head)
+// SetRecovery sets how the consumer deals with a record that its producer
+// claimed but neither committed nor aborted (spec section 9). When the
+// consumer, waiting in Recv, RecvTimeout or RecvBatch, has seen the same
+// uncommitted word at head for longer than timeout, it recovers the region
+// if the ring is MPSC or the producer that made the claim is gone: a
+// compare-and-swap from the word it saw to an UNBLOCKED skip, so that a
+// producer that was only slow gets ErrDiscarded from its Commit instead of
+// corrupting the stream. It then adds 1 to the header's unblocks counter and
+// goes on.
+//
+// report, if not nil, is called on the consumer's goroutine for every
+// recovery, and once for a stuck record it may not recover (Stuck.Recovered
+// false). It must not block.
+//
+// timeout 0 means DefaultUnblockTimeout; a negative timeout turns recovery
+// off (nothing is reported either). Without SetRecovery, a consumer
+// recovers with the default timeout and reports nothing.
+func (c *Consumer) SetRecovery(timeout time.Duration, report func(Stuck)) {
+	c.rec.timeout = timeout
+	c.rec.report = report
 }
 
-// Close releases what was read and marks the consumer gone in the header.
-func (c *Consumer) Close() error {
-	if c.closed {
-		return nil
+// Recv returns the next committed record, waiting for one if none is ready.
+// It returns ctx.Err() when ctx is done first; io.EOF at the end of the
+// stream: the ring is drained and every producer that attached to it has
+// detached or died (and at least one did attach); ErrClosed when Close is
+// called, from any goroutine; and an error wrapping ErrCorrupt when the
+// ring breaks the protocol.
+//
+// The record's Bytes stay valid until the next call of Recv, RecvTimeout,
+// RecvBatch, ReadBatch or Release: Recv gives back the records read before
+// it in batches, and always before it waits.
+//
+// io.EOF is not final: a producer that attaches later is read by the next
+// Recv. Producers that work without a producer table entry (when all 32
+// are taken) are not seen by this rule. While it waits, Recv also recovers
+// stuck claims (SetRecovery).
+func (c *Consumer) Recv(ctx context.Context) (Record, error) {
+	return c.recv(ctx, time.Time{})
+}
+
+// RecvTimeout is Recv with a timeout instead of a context. It returns
+// os.ErrDeadlineExceeded when no record came within d.
+func (c *Consumer) RecvTimeout(d time.Duration) (Record, error) {
+	return c.recv(nil, time.Now().Add(d))
+}
+
+func (c *Consumer) recv(ctx context.Context, deadline time.Time) (Record, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.next-c.head >= c.capacity/4 {
+		c.release() // in batches: one head store per quarter ring, not per record
 	}
-	c.closed = true
-	if c.err == nil {
-		c.Release()
+	for {
+		r, err := c.TryRead()
+		if err != ErrEmpty {
+			return r, err
+		}
+		if err := c.await(ctx, deadline); err != nil {
+			return Record{}, err
+		}
 	}
-	c.hdr.ConsumerState.Store(abi.StateClosed)
-	c.err = ErrClosed
+}
+
+// RecvBatch is ReadBatch that waits, as Recv does, until at least one record
+// is ready; it then calls fn with up to max records and releases them. It
+// returns how many it delivered, at least 1 when the error is nil (unless
+// max < 1). Its errors are Recv's.
+//
+// After a batch that came back short of max while the producers were still
+// writing (the tail moved while it read), the next RecvBatch first lingers
+// a few microseconds (lingerFor) so that records pile up. A consumer that
+// keeps catching up with a busy producer reads each record's header while
+// that producer is still writing the cache line, and the line then crosses
+// between the two cores several times per record; on the development
+// machine that halved the throughput or worse (BenchmarkThroughput/spsc
+// against spsc-nolinger). A producer that writes now and then does not move
+// the tail during a batch, so its records are not delayed.
+func (c *Consumer) RecvBatch(ctx context.Context, max int, fn func([]byte)) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.linger {
+		c.linger = false
+		linger()
+	}
+	for {
+		if c.closing.Load() {
+			return 0, ErrClosed
+		}
+		tail := c.hdr.Tail.Load()
+		n, err := c.readBatch(max, fn)
+		if n > 0 || err != nil || max < 1 {
+			c.linger = n < max && c.hdr.Tail.Load() != tail
+			return n, err
+		}
+		if err := c.await(ctx, time.Time{}); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// linger spins for lingerFor.
+func linger() {
+	for start := time.Now(); time.Since(start) < lingerFor; {
+		asm.Pause()
+	}
+}
+
+// ready reports whether the word at the read cursor holds something to act
+// on: a record, a skip, or a broken rule (which TryRead then returns).
+func (c *Consumer) ready() bool {
+	_, _, err := c.peek()
+	return err != ErrEmpty
+}
+
+// parkable is the last check before the consumer parks (wakeup.go): park
+// only if nothing is ready, nobody closes the consumer, and the producers
+// have not all gone with the ring drained.
+func (c *Consumer) parkable() bool {
+	return !c.ready() && !c.closing.Load() &&
+		(c.waitCtx == nil || c.waitCtx.Err() == nil) &&
+		!(producersDone(c.hdr, false) && c.hdr.Tail.Load() == c.next)
+}
+
+// await returns nil once the word at the read cursor is ready, or the error
+// that ends the wait. It first gives back everything read: producers waiting
+// for space must not wait for a parked consumer.
+func (c *Consumer) await(ctx context.Context, deadline time.Time) error {
+	c.release()
+	spins, yields := c.spins, c.yields
+	if spins == 0 {
+		spins, yields = defaultSpins, defaultYields
+	}
+	var stop func() bool
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	c.waitCtx = ctx
+	for i := 0; ; i++ {
+		if c.closing.Load() {
+			return ErrClosed
+		}
+		if c.ready() {
+			return nil
+		}
+		if i < spins {
+			asm.Pause()
+			continue
+		}
+		if i < spins+yields {
+			runtime.Gosched()
+			continue
+		}
+		now := time.Now()
+		if ctx != nil {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if !deadline.IsZero() && !now.Before(deadline) {
+			return os.ErrDeadlineExceeded
+		}
+		if c.drained(now) {
+			return io.EOF
+		}
+		if c.rec.check(&c.reader, now) {
+			continue // a claim was recovered: read on
+		}
+		if c.err != nil {
+			return nil // the watch found corruption: TryRead reports it
+		}
+		if now.Sub(c.lastBeat) >= livenessEvery {
+			c.lastBeat = now
+			c.party.Heartbeat.Store(monoNow())
+		}
+		if stop == nil && ctx != nil && ctx.Done() != nil {
+			// Allocated only here, on the way to the first park of this
+			// call: cancelling ctx wakes the futex as a producer would, and
+			// parkable's look at ctx covers a cancel just before the park.
+			h := c.hdr
+			stop = context.AfterFunc(ctx, func() { wake(h) })
+		}
+		c.parkFor(ctx, deadline, now)
+	}
+}
+
+// parkFor parks on the ring's futex word until a producer wakes the
+// consumer, Close does, or a slice of time passes: the slice is short
+// enough to look at ctx, the deadline, the producers' liveness and a stuck
+// claim regularly.
+func (c *Consumer) parkFor(ctx context.Context, deadline, now time.Time) {
+	d := c.slice
+	if d <= 0 {
+		d = defaultSlice
+	}
+	if !deadline.IsZero() {
+		d = min(d, deadline.Sub(now))
+	}
+	if ctx != nil {
+		if dl, ok := ctx.Deadline(); ok {
+			d = min(d, dl.Sub(now))
+		}
+	}
+	if c.rec.watch.on {
+		d = min(d, c.rec.watch.next.Sub(now)+time.Millisecond)
+	}
+	if slept, timedOut := park(c.hdr, c, d); slept {
+		c.parks++
+		if timedOut {
+			c.timeouts++
+		}
+	}
+}
+
+// drained reports whether Recv has reached the end of the stream (spec
+// section 8): every producer that attached has left or is gone, nothing is
+// left to read and no reservation is outstanding. The producer table is
+// read before the ring, so a record committed before its producer detached
+// is always seen.
+func (c *Consumer) drained(now time.Time) bool {
+	live := now.Sub(c.lastLive) >= livenessEvery
+	if live {
+		c.lastLive = now
+	}
+	return producersDone(c.hdr, live) && !c.ready() && c.hdr.Tail.Load() == c.next
+}
+
+// Close detaches the consumer from the ring. Records it read and did not
+// release stay in the ring: the next consumer to attach reads them (spec
+// section 8). Producers keep producing; when the ring is full they wait for
+// a consumer or give up by their own policy.
+//
+// Close may be called from any goroutine: a Recv, RecvTimeout or RecvBatch
+// blocked in another returns ErrClosed, and Close returns once it has. It
+// must not run concurrently with TryRead, ReadBatch or Release. Methods
+// called after Close return ErrClosed. Close is idempotent.
+func (c *Consumer) Close() error { return c.close(abi.StateDetached) }
+
+// CloseRing closes the ring for good, as Close does, and tells producers
+// that no consumer will come back: those waiting for space, and those that
+// find it full from now on, stop with ErrRingClosed (spec section 8). A
+// consumer that attaches later reopens the ring.
+func (c *Consumer) CloseRing() error { return c.close(abi.StateClosed) }
+
+func (c *Consumer) close(st abi.State) error {
+	first := !c.closing.Swap(true)
+	if first {
+		wakeParked(c.hdr)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		leave(c.party, c.lease, st)
+	} else if st == abi.StateClosed {
+		// Close, then CloseRing: the record is DETACHED by this process.
+		c.party.Lease.CompareAndSwap(uint64(c.lease.With(abi.StateDetached)), uint64(c.lease.With(st)))
+	}
 	return nil
-}
-
-// peek decodes and validates the record header word at the read cursor (spec
-// section 7). It returns the payload of a committed record, or nil for a
-// skip, and the record's size; ErrEmpty when the word says nothing is ready.
-func (c *Consumer) peek() ([]byte, uint64, error) {
-	if c.err != nil {
-		return nil, 0, c.err
-	}
-	pos := c.next
-	if pos-c.head >= c.capacity {
-		// A whole ring read and not released: the word at pos is the
-		// unreleased one at head, not a new record.
-		return nil, 0, ErrEmpty
-	}
-	off := pos & c.mask
-	w := abi.Word(c.reg.WordAt(off).Load())
-	var size uint64
-	switch k := w.Kind(); {
-	case w == 0 || k == abi.KindClaimed:
-		return nil, 0, ErrEmpty
-	case !w.Valid():
-		return nil, 0, c.fail(pos, w, "unknown kind, or lap/owner bits outside a CLAIMED stamp")
-	case k == abi.KindCommitted:
-		n := uint64(w.Len())
-		if n == 0 || n > c.maxPayload {
-			return nil, 0, c.fail(pos, w, fmt.Sprintf("payload length %d not in [1, %d]", n, c.maxPayload))
-		}
-		size = abi.RecordSize(n)
-	default: // a skip
-		size = uint64(w.Len())
-		switch {
-		case size < abi.WordSize || size%abi.WordSize != 0:
-			return nil, 0, c.fail(pos, w, fmt.Sprintf("skip of %d bytes is not a positive multiple of 8", size))
-		case k == abi.KindAborted && size > abi.RecordSize(c.maxPayload):
-			return nil, 0, c.fail(pos, w, fmt.Sprintf("aborted record of %d bytes is larger than any claim", size))
-		case k == abi.KindPadding && off+size != c.capacity:
-			return nil, 0, c.fail(pos, w, fmt.Sprintf("padding at offset %d of %d bytes does not end at the wrap point %d", off, size, c.capacity))
-		}
-	}
-	if off+size > c.capacity {
-		return nil, 0, c.fail(pos, w, fmt.Sprintf("record of %d bytes at offset %d crosses the end of the data area", size, off))
-	}
-	if avail := c.tailCache - pos; avail > c.capacity || avail < size {
-		if err := c.reloadTail(pos, size, w); err != nil {
-			return nil, 0, err
-		}
-	}
-	if w.Kind() != abi.KindCommitted {
-		return nil, size, nil
-	}
-	end := off + abi.WordSize + uint64(w.Len())
-	return c.data[off+abi.WordSize : end : end], size, nil
-}
-
-// reloadTail refreshes the cached tail when the record at pos seems to run
-// past it, and fails if it really does.
-func (c *Consumer) reloadTail(pos, size uint64, w abi.Word) error {
-	t := c.hdr.Tail.Load()
-	if t-c.head > c.capacity || t%abi.WordSize != 0 {
-		c.err = &abi.CorruptError{Field: "tail", Offset: abi.OffTail, Value: t,
-			Reason: fmt.Sprintf("not a multiple of 8 within capacity ahead of head %d", c.head)}
-		return c.err
-	}
-	c.tailCache = t
-	if avail := t - pos; avail > c.capacity || avail < size {
-		return c.fail(pos, w, fmt.Sprintf("record of %d bytes runs past tail %d", size, t))
-	}
-	return nil
-}
-
-func (c *Consumer) fail(pos uint64, w abi.Word, reason string) error {
-	c.err = corrupt(pos, w, reason)
-	return c.err
 }

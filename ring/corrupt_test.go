@@ -84,7 +84,7 @@ func TestCorruptHeadSeenByProducer(t *testing.T) {
 		write(t, p, fill(8, 0))
 	}
 	p.hdr.Head.Store(1 << 50)
-	if err := p.TryWrite(fill(8, 0)); !errors.Is(err, ErrCorrupt) {
+	if err := p.TrySend(fill(8, 0)); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("SPSC write with a wild head = %v", err)
 	}
 	mp, _, err := NewMPSC(64)
@@ -95,7 +95,7 @@ func TestCorruptHeadSeenByProducer(t *testing.T) {
 		write(t, mp, fill(8, 0))
 	}
 	mp.hdr.Head.Store(3)
-	if err := mp.TryWrite(fill(8, 0)); !errors.Is(err, ErrCorrupt) {
+	if err := mp.TrySend(fill(8, 0)); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("MPSC write with a misaligned head = %v", err)
 	}
 }

@@ -2,15 +2,15 @@ package ring_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/logbuf/logbuf/ring"
 )
 
-// A consumer goroutine receives until every producer has closed; producers
-// wait for space when the ring is full. "defer cl.Abort()" makes sure a
+// A consumer goroutine receives until every producer has closed (io.EOF);
+// producers wait for space when the ring is full. "defer cl.Abort()" makes sure a
 // claim ends even when the code between Claim and Commit returns early or
 // panics: Abort after Commit does nothing.
 func ExampleConsumer_Recv() {
@@ -25,7 +25,7 @@ func ExampleConsumer_Recv() {
 	send := func(ctx context.Context, msg string) error {
 		cl, err := p.Claim(ctx, len(msg))
 		if err != nil {
-			return err // ErrClosed: the consumer is gone; or ctx.Err()
+			return err // ctx.Err() (with ErrNoConsumer if none is attached), or ErrRingClosed
 		}
 		defer cl.Abort()
 		copy(cl.Bytes(), msg)
@@ -45,7 +45,7 @@ func ExampleConsumer_Recv() {
 	defer cancel()
 	for {
 		r, err := c.Recv(ctx)
-		if errors.Is(err, ring.ErrClosed) {
+		if err == io.EOF {
 			fmt.Println("end")
 			return
 		}
@@ -59,4 +59,19 @@ func ExampleConsumer_Recv() {
 	// two
 	// three
 	// end
+}
+
+// Close interrupts a Recv blocked in another goroutine: the Recv returns
+// ErrClosed, and Close returns once it has.
+func ExampleConsumer_Close() {
+	_, c, _ := ring.NewSPSC(1024)
+	done := make(chan error)
+	go func() {
+		_, err := c.Recv(context.Background()) // nothing will come
+		done <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	c.Close()
+	fmt.Println(<-done)
+	// Output: logbuf: closed
 }

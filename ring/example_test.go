@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/logbuf/logbuf/abi"
 	"github.com/logbuf/logbuf/ring"
 )
 
@@ -31,11 +32,11 @@ func Example() {
 	// Output: hello
 }
 
-// TryWrite is claim, copy and commit in one call.
-func ExampleProducer_TryWrite() {
+// TrySend is claim, copy and commit in one call.
+func ExampleSPSCProducer_TrySend() {
 	p, c, _ := ring.NewSPSC(1024)
 	for _, s := range []string{"one", "two", "three"} {
-		if err := p.TryWrite([]byte(s)); err != nil {
+		if err := p.TrySend([]byte(s)); err != nil {
 			fmt.Println(err)
 		}
 	}
@@ -72,14 +73,14 @@ func ExampleClaim_Abort() {
 }
 
 // Errors are sentinels to test with errors.Is.
-func ExampleProducer_TryClaim_errors() {
+func ExampleSPSCProducer_TryClaim_errors() {
 	p, _, _ := ring.NewSPSC(64) // the maximum payload is capacity/8: 8 bytes
 	_, err := p.TryClaim(0)
 	fmt.Println(errors.Is(err, ring.ErrZeroLength))
 	_, err = p.TryClaim(9)
 	fmt.Println(errors.Is(err, ring.ErrTooLarge))
 	for err == nil || errors.Is(err, ring.ErrTooLarge) {
-		err = p.TryWrite([]byte("12345678"))
+		err = p.TrySend([]byte("12345678"))
 	}
 	fmt.Println(errors.Is(err, ring.ErrFull))
 	// Output:
@@ -97,7 +98,7 @@ func ExampleNewMPSC() {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 100; i++ {
-				for p.TryWrite([]byte{byte(g)}) == ring.ErrFull {
+				for p.TrySend([]byte{byte(g)}) == ring.ErrFull {
 				}
 			}
 		}()
@@ -106,4 +107,45 @@ func ExampleNewMPSC() {
 	n, _ := c.ReadBatch(1000, func([]byte) {})
 	fmt.Println(n, "records")
 	// Output: 400 records
+}
+
+// A Claim is ended by the ring, not by the copy in hand: a copy committed by
+// a helper and the original's deferred Abort end the record once, and the
+// record arrives.
+func ExampleClaim_copies() {
+	p, c, _ := ring.NewSPSC(1024)
+	commit := func(cl ring.Claim) error { return cl.Commit() }
+	func() {
+		cl, err := p.TryClaim(4)
+		if err != nil {
+			panic(err)
+		}
+		defer cl.Abort() // after the copy's Commit: does nothing
+		copy(cl.Bytes(), "sent")
+		fmt.Println(commit(cl))
+		fmt.Println(cl.Commit()) // the second end of the same claim
+	}()
+	c.ReadBatch(10, func(b []byte) { fmt.Println(string(b)) })
+	fmt.Println("aborts:", c.Stats().Aborts)
+	// Output:
+	// <nil>
+	// logbuf: claim already ended
+	// sent
+	// aborts: 0
+}
+
+// OpenProducer picks the producer a region's mode calls for; code that
+// serves both modes takes the Producer interface.
+func ExampleOpenProducer() {
+	for _, mode := range []abi.Mode{abi.SPSC, abi.MPSC} {
+		r, _ := abi.NewHeap(1024, mode)
+		p, err := ring.OpenProducer(r)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%v: %T\n", mode, p)
+	}
+	// Output:
+	// spsc: *ring.SPSCProducer
+	// mpsc: *ring.MPSCProducer
 }

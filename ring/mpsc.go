@@ -1,8 +1,10 @@
 package ring
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/logbuf/logbuf/abi"
 )
@@ -12,24 +14,30 @@ import (
 // made it. Producers in other processes may share the ring too.
 type MPSCProducer struct {
 	core
-	_         [abi.LineSize]byte
+	// headCache on a line of its own, and the whole 384 bytes, a size class
+	// that is a multiple of 64 (TestCacheLineAligned).
+	_         [2*abi.LineSize - unsafe.Sizeof(core{})]byte
 	headCache atomic.Uint64 // head as last loaded by any goroutine; may be stale, never ahead
-	shut      atomic.Bool   // Close was called
-	_         [abi.LineSize]byte
+	_         [abi.LineSize - 8]byte
 }
 
-// NewMPSCProducer attaches a producer to an MPSC region.
+// NewMPSCProducer attaches a producer to an MPSC region: it takes a free
+// producer table entry, or one whose holder is gone, or works without one
+// when all 32 are held (spec section 8).
 func NewMPSCProducer(r *abi.Region) (*MPSCProducer, error) {
 	if r.Mode() != abi.MPSC {
 		return nil, fmt.Errorf("logbuf: NewMPSCProducer needs an MPSC ring, this one is %v", r.Mode())
 	}
-	p := &MPSCProducer{core: core{geometry: newGeometry(r), mpsc: true}}
-	head, _, err := r.Positions()
+	p := &MPSCProducer{core: core{geometry: newGeometry(r)}}
+	head, tail, err := r.Positions()
 	if err != nil {
 		return nil, err
 	}
 	p.headCache.Store(head)
-	p.slot, p.owner, _ = attach(p.hdr, false)
+	p.party, p.owner, p.lease = takeEntry(p.hdr)
+	if p.party != nil {
+		p.party.Since.Store(tail)
+	}
 	return p, nil
 }
 
@@ -39,19 +47,19 @@ func (p *MPSCProducer) Capacity() int { return int(p.capacity) }
 // MaxPayload is the largest record the ring accepts: Capacity/8.
 func (p *MPSCProducer) MaxPayload() int { return int(p.maxPayload) }
 
-// Stats reads the ring's counters from its header.
+// Stats reads the ring's counters and parties from its header.
 func (p *MPSCProducer) Stats() Stats { return ReadStats(p.reg) }
 
 // TryClaim reserves n bytes with a compare-and-swap on the shared tail
 // (spec section 5.2) and returns the Claim. Errors are as for
-// Producer.TryClaim.
+// SPSCProducer.TryClaim.
 func (p *MPSCProducer) TryClaim(n int) (Claim, error) {
 	if p.shut.Load() {
 		return Claim{}, ErrClosed
 	}
 	size, err := p.recordSize(n)
 	if err != nil {
-		return Claim{}, err
+		return Claim{}, p.refused(err)
 	}
 	var t, need uint64
 	for {
@@ -59,8 +67,7 @@ func (p *MPSCProducer) TryClaim(n int) (Claim, error) {
 		if t%abi.WordSize != 0 {
 			// Another party wrote tail: a padding word at t would reach
 			// past the data area.
-			return Claim{}, &abi.CorruptError{Field: "tail", Offset: abi.OffTail, Value: t,
-				Reason: "not a multiple of 8"}
+			return Claim{}, corruptPosition("tail", abi.OffTail, t, "not a multiple of 8")
 		}
 		off := t & p.mask
 		need = size
@@ -84,7 +91,7 @@ func (p *MPSCProducer) TryClaim(n int) (Claim, error) {
 	}
 	off := t & p.mask
 	if need != size {
-		publish(p.reg.WordAt(off), uint64(abi.SkipWord(abi.KindPadding, uint32(need-size))))
+		storeRelease(p.reg.WordAt(off), uint64(abi.SkipWord(abi.KindPadding, uint32(need-size))))
 		t, off = t+need-size, 0
 	}
 	return p.stamp(t, off, n), nil
@@ -95,12 +102,11 @@ func (p *MPSCProducer) TryClaim(n int) (Claim, error) {
 // when head is inconsistent with a tail that did not move.
 func (p *MPSCProducer) reloadHead(t, need uint64) (retry bool, err error) {
 	h := p.hdr.Head.Load()
-	if t-h > p.capacity || h%abi.WordSize != 0 {
+	if err := p.checkHead(h, t); err != nil {
 		if p.hdr.Tail.Load() != t && h%abi.WordSize == 0 {
 			return true, nil // another producer moved tail while we looked
 		}
-		return false, &abi.CorruptError{Field: "head", Offset: abi.OffHead, Value: h,
-			Reason: fmt.Sprintf("not a multiple of 8 within capacity behind tail %d", t)}
+		return false, err
 	}
 	if h != p.headCache.Load() {
 		// Stored only when it moved: producers spinning on a full ring would
@@ -117,8 +123,8 @@ func (p *MPSCProducer) reloadHead(t, need uint64) (retry bool, err error) {
 	return false, nil
 }
 
-// TryWrite copies b into the ring as one record: TryClaim, copy, Commit.
-func (p *MPSCProducer) TryWrite(b []byte) error {
+// TrySend copies b into the ring as one record: TryClaim, copy, Commit.
+func (p *MPSCProducer) TrySend(b []byte) error {
 	c, err := p.TryClaim(len(b))
 	if err != nil {
 		return err
@@ -127,13 +133,38 @@ func (p *MPSCProducer) TryWrite(b []byte) error {
 	return c.Commit()
 }
 
+// Claim reserves n bytes like TryClaim, waiting while the ring is full, as
+// SPSCProducer.Claim does. A Close from another goroutine ends the wait
+// with ErrClosed.
+func (p *MPSCProducer) Claim(ctx context.Context, n int) (Claim, error) {
+	cl, err := p.TryClaim(n)
+	if err == ErrFull {
+		return claimWait(ctx, p, &p.core, n)
+	}
+	return cl, err
+}
+
+// Send copies b into the ring as one record, waiting for space as Claim
+// does. It returns ErrDiscarded when the consumer recovered the claim as
+// stuck before the commit (spec section 9).
+func (p *MPSCProducer) Send(ctx context.Context, b []byte) error {
+	cl, err := p.Claim(ctx, len(b))
+	if err != nil {
+		return err
+	}
+	copy(cl.Bytes(), b)
+	return cl.Commit()
+}
+
 // Close gives the producer table entry back. Claims after Close fail with
-// ErrClosed; claims already made may still be committed.
+// ErrClosed, and a Claim or Send waiting for space in another goroutine
+// returns ErrClosed; claims already made may still be committed (an MPSC
+// claim left open is recovered by the consumer's timeout, spec section 9).
+// Close is idempotent and safe for concurrent use.
 func (p *MPSCProducer) Close() error {
 	if p.shut.Swap(true) {
 		return nil
 	}
-	detach(p.slot)
-	p.wake() // a parked consumer may have reached the end (spec section 8)
+	p.detach()
 	return nil
 }

@@ -63,7 +63,7 @@ func runChild(role string) error {
 	if f.Region().Mode() == abi.MPSC {
 		p, err = NewMPSCProducer(f.Region())
 	} else {
-		p, err = NewProducer(f.Region())
+		p, err = NewSPSCProducer(f.Region())
 	}
 	if err != nil {
 		return err
@@ -261,7 +261,7 @@ func TestCrossProcessWake(t *testing.T) {
 			const n = 100
 			// 2 ms apart: the consumer parks before each record. A park
 			// slice of 10 s: only a wake-up ends a park while records flow.
-			c.wait.slice = 10 * time.Second
+			c.slice = 10 * time.Second
 			cmd := wakeProducer(t, tc.lang, path, n, 2*time.Millisecond)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
@@ -274,12 +274,12 @@ func TestCrossProcessWake(t *testing.T) {
 					t.Fatalf("record %d has seq %d", i, seq)
 				}
 			}
-			parks, timeouts := c.wait.parks, c.wait.timeouts
-			c.wait.slice = 0 // the C producer's close does not wake: find it by the slice
+			parks, timeouts := c.parks, c.timeouts
+			c.slice = 0 // the C producer's close does not wake: find it by the slice
 			if err := cmd.Wait(); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.Recv(ctx); err != ErrClosed {
+			if _, err := c.Recv(ctx); err != io.EOF {
 				t.Fatalf("Recv after the producer exited = %v", err)
 			}
 			t.Logf("%d records, %d parks, %d timeouts", n, parks, timeouts)
@@ -303,7 +303,7 @@ func BenchmarkWakeLatency(b *testing.B) {
 			}
 			cmd := wakeProducer(b, lang, path, b.N, time.Millisecond)
 			lat := make([]time.Duration, 0, b.N)
-			parks := c.wait.parks
+			parks := c.parks
 			for range b.N {
 				r, err := c.Recv(context.Background())
 				now := monoNow()
@@ -318,7 +318,7 @@ func BenchmarkWakeLatency(b *testing.B) {
 			slices.Sort(lat)
 			b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
-			b.ReportMetric(float64(c.wait.parks-parks)/float64(b.N), "parks/op")
+			b.ReportMetric(float64(c.parks-parks)/float64(b.N), "parks/op")
 			b.ReportMetric(0, "ns/op")
 		})
 	}
@@ -394,7 +394,7 @@ func TestKillProducerMidClaim(t *testing.T) {
 			}
 			last = now
 			if err != nil {
-				if err != ErrClosed {
+				if err != io.EOF {
 					r.err = err
 				}
 				res <- r

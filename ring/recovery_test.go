@@ -3,6 +3,7 @@ package ring
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -76,7 +77,7 @@ func TestSlowProducerMPSC(t *testing.T) {
 	// Several laps more: every record intact.
 	for i := 0; i < 200; i++ {
 		b := fill(1+i%100, byte(i))
-		if err := p.Write(context.Background(), b); err != nil {
+		if err := p.Send(context.Background(), b); err != nil {
 			t.Fatal(err)
 		}
 		if r, err := c.Recv(context.Background()); err != nil || string(r.Bytes()) != string(b) {
@@ -148,7 +149,7 @@ func TestClosedSPSCUnstamped(t *testing.T) {
 	if r, err := c.Recv(context.Background()); err != nil || string(r.Bytes()) != "a" {
 		t.Fatalf("Recv = %q, %v", r.Bytes(), err)
 	}
-	if _, err := c.Recv(context.Background()); err != ErrClosed {
+	if _, err := c.Recv(context.Background()); err != io.EOF {
 		t.Fatalf("Recv at the end = %v", err)
 	}
 	if len(log) != 1 || !log[0].Recovered || log[0].Alive || log[0].Size != 40 {

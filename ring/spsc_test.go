@@ -10,7 +10,7 @@ import (
 	"github.com/logbuf/logbuf/abi"
 )
 
-func newSPSC(t testing.TB, capacity int) (*Producer, *Consumer) {
+func newSPSC(t testing.TB, capacity int) (*SPSCProducer, *Consumer) {
 	t.Helper()
 	p, c, err := NewSPSC(capacity)
 	if err != nil {
@@ -19,10 +19,10 @@ func newSPSC(t testing.TB, capacity int) (*Producer, *Consumer) {
 	return p, c
 }
 
-func write(t testing.TB, p interface{ TryWrite([]byte) error }, b []byte) {
+func write(t testing.TB, p Producer, b []byte) {
 	t.Helper()
-	if err := p.TryWrite(b); err != nil {
-		t.Fatalf("TryWrite(%d bytes): %v", len(b), err)
+	if err := p.TrySend(b); err != nil {
+		t.Fatalf("TrySend(%d bytes): %v", len(b), err)
 	}
 }
 
@@ -194,7 +194,7 @@ func TestFull(t *testing.T) {
 	p, c := newSPSC(t, 256) // max payload 32, record 40
 	var n int
 	for ; ; n++ {
-		if err := p.TryWrite(fill(32, byte(n))); err == ErrFull {
+		if err := p.TrySend(fill(32, byte(n))); err == ErrFull {
 			break
 		} else if err != nil {
 			t.Fatal(err)
@@ -207,11 +207,11 @@ func TestFull(t *testing.T) {
 		t.Fatalf("stats %+v (counters are published at the head reload, before the verdict)", s)
 	}
 	read(t, c)
-	if err := p.TryWrite(fill(32, 9)); err != ErrFull {
+	if err := p.TrySend(fill(32, 9)); err != ErrFull {
 		t.Fatalf("write before Release = %v", err)
 	}
 	c.Release()
-	if err := p.TryWrite(fill(32, 9)); err != nil { // wraps: padding 16, record at 0
+	if err := p.TrySend(fill(32, 9)); err != nil { // wraps: padding 16, record at 0
 		t.Fatalf("write after Release = %v", err)
 	}
 	p.Close()
@@ -328,10 +328,10 @@ func TestClosed(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.TryWrite([]byte("y")); err != ErrClosed {
+	if err := p.TrySend([]byte("y")); err != ErrClosed {
 		t.Fatalf("write after Close = %v", err)
 	}
-	if s := p.Stats(); s.RecordsWritten != 1 || s.Producers != 0 {
+	if s := p.Stats(); s.RecordsWritten != 1 || s.Producers != 0 || s.Entries[0].Lease.State() != abi.StateDetached {
 		t.Fatalf("stats after Close %+v", s)
 	}
 	c.Close()
@@ -342,7 +342,7 @@ func TestClosed(t *testing.T) {
 
 func TestModeMismatch(t *testing.T) {
 	r, _ := abi.NewHeap(1024, abi.MPSC)
-	if _, err := NewProducer(r); err == nil {
+	if _, err := NewSPSCProducer(r); err == nil {
 		t.Error("SPSC producer on an MPSC ring")
 	}
 	r, _ = abi.NewHeap(1024, abi.SPSC)
@@ -376,7 +376,7 @@ func TestBatchZeroes(t *testing.T) {
 				}
 				cl.Abort()
 			}
-			if err := p.TryWrite(b); err != nil {
+			if err := p.TrySend(b); err != nil {
 				t.Fatalf("round %d: %v", round, err)
 			}
 			next++

@@ -2,35 +2,51 @@ package ring
 
 import "github.com/logbuf/logbuf/abi"
 
-// Stats is a snapshot of a ring's positions and counters, read from its
-// header without disturbing producers or the consumer. Fields are read one by
-// one while the ring runs, so they are each exact but not mutually consistent.
+// Stats is a snapshot of a ring's positions, counters and parties, read from
+// its header without disturbing producers or the consumer. Fields are read
+// one by one while the ring runs, so they are each exact but not mutually
+// consistent.
 type Stats struct {
 	Mode     abi.Mode
+	ID       abi.RingID
 	Capacity uint64
-	Head     uint64 // consumer position
+	Head     uint64 // consumer position: everything before it is released
 	Tail     uint64 // end of the newest reservation
 	Used     uint64 // Tail - Head: bytes reserved and not yet released
 	Free     uint64 // Capacity - Used
 
-	// RecordsWritten and BytesWritten are what producers committed. Each
-	// producer publishes them in batches (at least whenever it finds the ring
-	// full and when it closes), so they may lag by up to a ring's worth.
+	// RecordsWritten and BytesWritten are what producers with a table
+	// entry committed. Each producer publishes them in batches (at least
+	// whenever it finds the ring full and when it detaches), so they may
+	// lag by up to a ring's worth.
 	RecordsWritten uint64
 	BytesWritten   uint64
-	RecordsRead    uint64 // committed records the consumer released
+	RecordsRead    uint64 // committed records released: the sequence number of the next one
 	BytesRead      uint64 // their payload bytes
 	FullEvents     uint64 // claims refused with ErrFull
 	Aborts         uint64 // claims aborted
 	Unblocks       uint64 // stuck claims the consumer recovered
-	Producers      int    // producer table entries attached now
+	Dropped        uint64 // records producers' callers gave up on, ring full
+	Refused        uint64 // records refused as larger than the maximum payload
+	Producers      int    // producer table entries held now (attached, alive)
+
+	// AtHead is the record header word at Head: what the consumer waits on
+	// or reads next.
+	AtHead abi.Word
+
+	// Consumer is the consumer's party record; Entries are the producer
+	// table entries that have ever been held (not FREE), in table order.
+	Consumer Party
+	Entries  []Party
 }
 
-// ReadStats reads the statistics of the ring in r.
+// ReadStats reads the statistics of the ring in r. It asks the kernel
+// whether each attached party's process lives.
 func ReadStats(r *abi.Region) Stats {
 	h := r.Header()
 	s := Stats{
 		Mode:        r.Mode(),
+		ID:          r.ID(),
 		Capacity:    r.Capacity(),
 		Head:        h.Head.Load(),
 		RecordsRead: h.ReadRecords.Load(),
@@ -38,16 +54,26 @@ func ReadStats(r *abi.Region) Stats {
 		FullEvents:  h.FullEvents.Load(),
 		Aborts:      h.Aborts.Load(),
 		Unblocks:    h.Unblocks.Load(),
+		Consumer:    readParty(&h.Consumer, 0),
 	}
 	s.Tail = h.Tail.Load()
 	if s.Used = s.Tail - s.Head; s.Used <= s.Capacity {
 		s.Free = s.Capacity - s.Used
 	}
+	if s.Head%abi.WordSize == 0 {
+		s.AtHead = abi.Word(r.WordAt(s.Head & (s.Capacity - 1)).Load())
+	}
 	for i := range h.Producers {
-		sl := &h.Producers[i]
-		s.RecordsWritten += sl.Records.Load()
-		s.BytesWritten += sl.Bytes.Load()
-		if sl.State.Load() == abi.StateAttached {
+		if abi.Lease(h.Producers[i].Lease.Load()) == 0 {
+			continue
+		}
+		p := readParty(&h.Producers[i], i+1)
+		s.Entries = append(s.Entries, p)
+		s.RecordsWritten += p.Records
+		s.BytesWritten += p.Bytes
+		s.Dropped += p.Dropped
+		s.Refused += p.Refused
+		if p.Held {
 			s.Producers++
 		}
 	}

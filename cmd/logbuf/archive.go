@@ -41,8 +41,7 @@ type archiveOpts struct {
 	unblock  time.Duration // --unblock-after
 	progress io.Writer     // progress lines, or nil
 	stderr   io.Writer     // warnings
-	force    bool
-	finished func() bool // nil: producers gone (drainer.finished)
+	finished func() bool   // nil: producers gone (drainer.finished)
 }
 
 func runArchive(e *env, args []string) int {
@@ -58,7 +57,6 @@ func runArchive(e *env, args []string) int {
 	fs.DurationVar(&o.unblock, "unblock-after", 0, "recover a claim left uncommitted at head this long by a dead producer (any producer on MPSC); 0: the ring's default, 5s; negative: never")
 	progress := fs.Bool("progress", isTerminal(e.stderr), "print progress to stderr every second (default: when stderr is a terminal)")
 	follow := fs.Bool("follow", false, "keep waiting when every producer has gone, for new ones, until interrupted (for a long-running archiver)")
-	fs.BoolVar(&o.force, "force", false, "attach even if the ring has a live consumer (only to replace a stuck one)")
 	pos, st, ok := parse(e, fs, args, 1)
 	if !ok {
 		return st
@@ -108,7 +106,7 @@ func archive(ctx context.Context, path string, o archiveOpts) (stats archiveStat
 	defer guardFaults(&err)()
 	start := time.Now()
 	stats.dir = o.out
-	f, c, err := openConsumer(path, o.force)
+	f, c, err := openConsumer(path)
 	if err != nil {
 		return stats, err
 	}

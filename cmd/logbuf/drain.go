@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/logbuf/logbuf/abi"
@@ -13,27 +12,17 @@ import (
 )
 
 // openConsumer maps a ring file and attaches this process as its consumer.
-// It refuses a ring whose consumer is attached and alive, since two
-// consumers would hand out the same records and zero each other's, unless
-// force is set.
-//
-// TODO(ring): NewConsumer could make this check itself (it knows the
-// liveness rule); drop it here then.
-func openConsumer(path string, force bool) (*abi.File, *ring.Consumer, error) {
+// The ring refuses a second live consumer (ring.ErrConsumerBusy, naming its
+// pid): two consumers would hand out the same records and zero each other's.
+func openConsumer(path string) (*abi.File, *ring.Consumer, error) {
 	f, err := abi.OpenFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	h := f.Region().Header()
-	if pid := h.ConsumerPID.Load(); !force && h.ConsumerState.Load() == abi.StateAttached &&
-		pid != uint32(os.Getpid()) && processLiveness(pid, h.ConsumerStart.Load()) == livenessAlive {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s already has a live consumer (pid %d); a ring has one consumer at a time (--force to take over from a consumer that is stuck)", path, pid)
-	}
 	c, err := ring.NewConsumer(f.Region())
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return f, c, nil
 }
@@ -53,7 +42,7 @@ type drainer struct {
 	idle func() error
 	tick time.Duration
 	// finished, if set, must also report true before an end of the ring
-	// (ring.ErrClosed: every producer that attached has gone) ends the
+	// (io.EOF: every producer that attached has gone) ends the
 	// drain; demo uses it for producers that have not attached yet.
 	finished func() bool
 	limit    uint64 // stop after this many records; 0 for no limit
@@ -82,7 +71,7 @@ func (d *drainer) setRecovery(timeout time.Duration) {
 }
 
 // run drains until the producers are gone and the ring is empty
-// (ring.ErrClosed), the limit is reached, or ctx is done (SIGINT). It
+// (io.EOF), the limit is reached, or ctx is done (SIGINT). It
 // returns nil in all three cases. While the ring is empty it waits in
 // Consumer.Recv, parked on the ring's futex word, waking every tick.
 func (d *drainer) run(ctx context.Context) error {
@@ -124,9 +113,9 @@ func (d *drainer) run(ctx context.Context) error {
 				d.ended = "count"
 				return nil
 			}
-		case errors.Is(err, ring.ErrClosed):
+		case err == io.EOF:
 			if d.finished != nil && !d.finished() {
-				// More producers are to come: ErrClosed is not final, but
+				// More producers are to come: io.EOF is not final, but
 				// Recv returns it at once until one attaches, so poll.
 				select {
 				case <-ctx.Done():

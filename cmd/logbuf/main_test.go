@@ -217,7 +217,7 @@ func TestStat(t *testing.T) {
 	}
 	r := logbuf(t, "stat", path)
 	for _, s := range []string{"mode         mpsc", "capacity     65536 bytes", "head         0", "at head      COMMITTED",
-		"consumer     none", "0 attached, 1 table entries used", fmt.Sprintf("closed, 5 records, %d bytes", total), "full events  0"} {
+		"consumer     free", "0 attached, 1 table entries used", fmt.Sprintf("detached, 5 records, %d bytes", total), "full events  0"} {
 		want(t, r, exitOK, s, "")
 	}
 
@@ -228,7 +228,7 @@ func TestStat(t *testing.T) {
 	}
 	if s.Capacity != 65536 || s.Mode != "mpsc" || s.Head != 0 || s.Tail == 0 || s.Used != s.Tail ||
 		s.Counters.RecordsWritten != 5 || s.Counters.BytesWritten != uint64(total) || len(s.Producers) != 1 ||
-		s.Producers[0].State != "closed" || s.Consumer.State != "none" || s.AtHead.Kind != "COMMITTED" {
+		s.Producers[0].State != "DETACHED" || s.Consumer.State != "FREE" || s.AtHead.Kind != "COMMITTED" {
 		t.Fatalf("stat --json: %+v", s)
 	}
 
@@ -354,10 +354,10 @@ func TestTailOneConsumer(t *testing.T) {
 	path := createRing(t, "mpsc", "64KiB")
 	first, wait := start(t, "tail", path)
 	waitFor(t, path, "consumer     attached, pid")
-	want(t, logbuf(t, "tail", path), exitFailure, "", "already has a live consumer")
+	want(t, logbuf(t, "tail", path), exitFailure, "", "already has a consumer (pid")
 	first.Process.Signal(syscall.SIGINT)
 	want(t, wait(), exitOK, "", "")
-	want(t, logbuf(t, "stat", path), exitOK, "consumer     closed", "")
+	want(t, logbuf(t, "stat", path), exitOK, "consumer     detached", "")
 }
 
 func TestTailCorruptRecord(t *testing.T) {

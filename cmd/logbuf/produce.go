@@ -85,24 +85,14 @@ func runProduce(e *env, args []string) (status int) {
 		err = fmt.Errorf("--max %d is larger than the ring's largest record, %d", *maxLen, f.Region().MaxPayload())
 		return exitFailure
 	}
-	// Write waits while the ring is full, and fails with ring.ErrClosed
-	// when the consumer closes or dies meanwhile.
-	var write func(context.Context, []byte) error
-	var closeProducer func() error
-	if f.Region().Mode() == abi.SPSC {
-		p, err := ring.NewProducer(f.Region())
-		if err != nil {
-			return fail(e, "produce", err)
-		}
-		write, closeProducer = p.Write, p.Close
-	} else {
-		p, err := ring.NewMPSCProducer(f.Region())
-		if err != nil {
-			return fail(e, "produce", err)
-		}
-		write, closeProducer = p.Write, p.Close
+	// Send waits while the ring is full, for a consumer that is slow or
+	// absent; it stops with ring.ErrRingClosed when the consumer closes the
+	// ring for good.
+	p, err := ring.OpenProducer(f.Region())
+	if err != nil {
+		return exitFailure
 	}
-	defer closeProducer()
+	defer p.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -122,7 +112,7 @@ func runProduce(e *env, args []string) (status int) {
 			return exitFailure
 		}
 		b := gen.next()
-		if err = write(ctx, b); err != nil {
+		if err = p.Send(ctx, b); err != nil {
 			if ctx.Err() != nil {
 				err = fmt.Errorf("interrupted after %d records", i)
 			} else {

@@ -11,6 +11,7 @@ import (
 type snapshot struct {
 	Path        string  `json:"path"`
 	Mode        string  `json:"mode"`
+	ID          string  `json:"ring_id"`
 	Capacity    uint64  `json:"capacity"`
 	MaxPayload  uint64  `json:"max_payload"`
 	Head        uint64  `json:"head"`
@@ -23,11 +24,11 @@ type snapshot struct {
 	// (or read between two updates of a torn write).
 	Inconsistent bool `json:"inconsistent,omitempty"`
 
-	AtHead    headWord       `json:"at_head"`
-	Consumer  consumerInfo   `json:"consumer"`
-	Producers []producerInfo `json:"producers"` // table entries in use or used before
-	Attached  int            `json:"producers_attached"`
-	Counters  counters       `json:"counters"`
+	AtHead    headWord `json:"at_head"`
+	Consumer  party    `json:"consumer"`
+	Producers []party  `json:"producers"` // table entries held now or before
+	Attached  int      `json:"producers_attached"`
+	Counters  counters `json:"counters"`
 }
 
 // headWord is the record header word at head: what the consumer waits on.
@@ -37,29 +38,27 @@ type headWord struct {
 	Owner uint8  `json:"owner,omitempty"` // slot index + 1 of a CLAIMED stamp
 }
 
-type consumerInfo struct {
-	PID      uint32 `json:"pid"`
-	State    string `json:"state"`    // none, attached, closed
-	Liveness string `json:"liveness"` // alive, gone, unknown
-	Parked   bool   `json:"parked"`   // waiting on the futex word
-	// HeartbeatAgeMs is how long ago the consumer last showed life, or -1
+// party is a party record as stat shows it. Whether its holder lives is
+// the ring package's verdict (spec section 8), not this command's.
+type party struct {
+	Slot    int    `json:"slot,omitempty"` // producers: owner id, table index + 1
+	PID     uint32 `json:"pid"`
+	State   string `json:"state"` // FREE, ATTACHED, DETACHED, CLOSED
+	Alive   bool   `json:"alive"` // ATTACHED by a process that lives
+	Since   uint64 `json:"since"` // position at which the holder attached
+	Parked  bool   `json:"parked,omitempty"`
+	Records uint64 `json:"records,omitempty"`
+	Bytes   uint64 `json:"bytes,omitempty"`
+	Dropped uint64 `json:"dropped,omitempty"`
+	Refused uint64 `json:"refused,omitempty"`
+	// HeartbeatAgeMs is how long ago the holder last showed life, or -1
 	// when it never wrote a heartbeat.
 	HeartbeatAgeMs int64 `json:"heartbeat_age_ms"`
 }
 
-type producerInfo struct {
-	Slot           int    `json:"slot"` // owner id: table index + 1
-	PID            uint32 `json:"pid"`
-	State          string `json:"state"`
-	Liveness       string `json:"liveness"`
-	Records        uint64 `json:"records"`
-	Bytes          uint64 `json:"bytes"`
-	HeartbeatAgeMs int64  `json:"heartbeat_age_ms"`
-}
-
 type counters struct {
 	// Written counts are published by producers in batches (at least when
-	// they find the ring full and when they close): they may lag.
+	// they find the ring full and when they detach): they may lag.
 	RecordsWritten uint64 `json:"records_written"`
 	BytesWritten   uint64 `json:"bytes_written"`
 	RecordsRead    uint64 `json:"records_read"`
@@ -67,56 +66,41 @@ type counters struct {
 	FullEvents     uint64 `json:"full_events"`
 	Aborts         uint64 `json:"aborts"`
 	Unblocks       uint64 `json:"unblocks"`
+	Dropped        uint64 `json:"dropped"`
+	Refused        uint64 `json:"refused"`
 }
 
-func stateName(s uint32) string {
-	switch s {
-	case abi.StateFree:
-		return "none"
-	case abi.StateAttached:
-		return "attached"
-	case abi.StateClosed:
-		return "closed"
-	case abi.StateAttaching:
-		return "attaching"
+func toParty(p ring.Party) party {
+	age := int64(-1)
+	if p.Heartbeat != 0 {
+		age = p.HeartbeatAge().Milliseconds()
 	}
-	return "invalid"
-}
-
-// heartbeatAge is now - hb in milliseconds, or -1 when there is none.
-func heartbeatAge(hb uint64) int64 {
-	now, ok := monotonicNow()
-	if hb == 0 || !ok || now < hb {
-		return -1
+	return party{
+		Slot: p.Owner, PID: p.Lease.PID(), State: p.Lease.State().String(), Alive: p.Held,
+		Since: p.Since, Records: p.Records, Bytes: p.Bytes, Dropped: p.Dropped, Refused: p.Refused,
+		HeartbeatAgeMs: age,
 	}
-	return int64((now - hb) / 1e6)
-}
-
-// partyLiveness is the liveness of a party whose state word says state.
-func partyLiveness(state, pid uint32, start uint64) liveness {
-	if state != abi.StateAttached {
-		return livenessUnknown
-	}
-	return processLiveness(pid, start)
 }
 
 func takeSnapshot(path string, r *abi.Region) snapshot {
 	st := ring.ReadStats(r)
-	h := r.Header()
 	s := snapshot{
-		Path: path, Mode: st.Mode.String(), Capacity: st.Capacity, MaxPayload: r.MaxPayload(),
-		Head: st.Head, Tail: st.Tail, Used: st.Used, Free: st.Free,
+		Path: path, Mode: st.Mode.String(), ID: st.ID.String(), Capacity: st.Capacity, MaxPayload: r.MaxPayload(),
+		Head: st.Head, Tail: st.Tail, Used: st.Used, Free: st.Free, Attached: st.Producers,
 		Counters: counters{
 			RecordsWritten: st.RecordsWritten, BytesWritten: st.BytesWritten,
 			RecordsRead: st.RecordsRead, BytesRead: st.BytesRead,
 			FullEvents: st.FullEvents, Aborts: st.Aborts, Unblocks: st.Unblocks,
+			Dropped: st.Dropped, Refused: st.Refused,
 		},
+		Consumer: toParty(st.Consumer),
 	}
+	s.Consumer.Parked = r.Header().ConsumerWait.Load() != 0
 	if st.Used > st.Capacity || st.Head%abi.WordSize != 0 {
 		s.Inconsistent = true
 	} else {
 		s.FillPercent = 100 * float64(st.Used) / float64(st.Capacity)
-		w := abi.Word(r.WordAt(st.Head & (st.Capacity - 1)).Load())
+		w := st.AtHead
 		s.AtHead = headWord{Kind: w.Kind().String(), Len: w.Len()}
 		if !w.Valid() {
 			s.AtHead.Kind = "invalid"
@@ -124,30 +108,8 @@ func takeSnapshot(path string, r *abi.Region) snapshot {
 			s.AtHead.Owner = w.Owner()
 		}
 	}
-	cs := h.ConsumerState.Load()
-	cpid := h.ConsumerPID.Load()
-	s.Consumer = consumerInfo{
-		PID: cpid, State: stateName(cs),
-		Liveness:       partyLiveness(cs, cpid, h.ConsumerStart.Load()).String(),
-		Parked:         h.ConsumerWait.Load() != 0,
-		HeartbeatAgeMs: heartbeatAge(h.ConsumerHeartbeat.Load()),
-	}
-	for i := range abi.ProducerSlots {
-		sl := r.Slot(i)
-		state := sl.State.Load()
-		if state == abi.StateFree {
-			continue
-		}
-		pid := sl.PID.Load()
-		if state == abi.StateAttached {
-			s.Attached++
-		}
-		s.Producers = append(s.Producers, producerInfo{
-			Slot: i + 1, PID: pid, State: stateName(state),
-			Liveness: partyLiveness(state, pid, sl.Start.Load()).String(),
-			Records:  sl.Records.Load(), Bytes: sl.Bytes.Load(),
-			HeartbeatAgeMs: heartbeatAge(sl.Heartbeat.Load()),
-		})
+	for _, p := range st.Entries {
+		s.Producers = append(s.Producers, toParty(p))
 	}
 	return s
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -111,12 +112,12 @@ func writeSnapshot(w io.Writer, s *snapshot, prev *snapshot, dt time.Duration, w
 		p("at head", "%s", at)
 	}
 	c := s.Consumer
-	cons := c.State
-	if c.State != "none" {
+	cons := strings.ToLower(c.State)
+	if c.State != "FREE" {
 		cons += fmt.Sprintf(", pid %d", c.PID)
 	}
-	if c.State == "attached" {
-		cons += ", " + c.Liveness
+	if c.State == "ATTACHED" {
+		cons += ", " + aliveWord(c.Alive)
 		if c.Parked {
 			cons += ", parked"
 		} else {
@@ -129,11 +130,14 @@ func writeSnapshot(w io.Writer, s *snapshot, prev *snapshot, dt time.Duration, w
 	p("consumer", "%s", cons)
 	p("producers", "%d attached, %d table entries used", s.Attached, len(s.Producers))
 	for _, pr := range s.Producers {
-		line := fmt.Sprintf("pid %d, %s", pr.PID, pr.State)
-		if pr.State == "attached" {
-			line += ", " + pr.Liveness
+		line := fmt.Sprintf("pid %d, %s", pr.PID, strings.ToLower(pr.State))
+		if pr.State == "ATTACHED" {
+			line += ", " + aliveWord(pr.Alive)
 		}
 		line += fmt.Sprintf(", %d records, %d bytes", pr.Records, pr.Bytes)
+		if pr.Dropped+pr.Refused > 0 {
+			line += fmt.Sprintf(", %d dropped, %d refused", pr.Dropped, pr.Refused)
+		}
 		if pr.HeartbeatAgeMs >= 0 {
 			line += fmt.Sprintf(", heartbeat %s ago", time.Duration(pr.HeartbeatAgeMs)*time.Millisecond)
 		}
@@ -145,6 +149,9 @@ func writeSnapshot(w io.Writer, s *snapshot, prev *snapshot, dt time.Duration, w
 	p("full events", "%d", k.FullEvents)
 	p("aborts", "%d", k.Aborts)
 	p("unblocks", "%d", k.Unblocks)
+	if k.Dropped+k.Refused > 0 {
+		p("writers", "%d records dropped (ring full), %d refused (too large)", k.Dropped, k.Refused)
+	}
 	if prev != nil && dt > 0 {
 		sec := dt.Seconds()
 		p("rates", "read %.0f records/s, %.2f MB/s; written %.0f records/s",
@@ -153,4 +160,12 @@ func writeSnapshot(w io.Writer, s *snapshot, prev *snapshot, dt time.Duration, w
 			float64(k.RecordsWritten-prev.Counters.RecordsWritten)/sec)
 	}
 	return tw.Flush()
+}
+
+// aliveWord says what the ring decided about a holder's process.
+func aliveWord(alive bool) string {
+	if alive {
+		return "alive"
+	}
+	return "gone"
 }

@@ -26,7 +26,6 @@ func runTail(e *env, args []string) (status int) {
 	count := fs.Uint64("count", 0, "stop after this many records (0: no limit)")
 	unblock := fs.Duration("unblock-after", 0, "recover a claim left uncommitted at head this long by a dead producer (any producer on MPSC); 0: the ring's default, 5s; negative: never")
 	follow := fs.Bool("follow", false, "keep waiting when every producer has gone, for new ones, until interrupted")
-	force := fs.Bool("force", false, "attach even if the ring has a live consumer (only to replace a stuck one)")
 	pos, st, ok := parse(e, fs, args, 1)
 	if !ok {
 		return st
@@ -41,7 +40,7 @@ func runTail(e *env, args []string) (status int) {
 	}()
 	defer guardFaults(&err)()
 
-	f, c, err := openConsumer(pos[0], *force)
+	f, c, err := openConsumer(pos[0])
 	if err != nil {
 		return exitFailure
 	}

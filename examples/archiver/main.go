@@ -26,7 +26,7 @@ func main() {
 		line := make([]byte, 0, 128)
 		for i := 0; i < records; i++ {
 			line = strconv.AppendInt(append(line[:0], "request served id="...), int64(i), 10)
-			for p.TryWrite(line) == ring.ErrFull {
+			for p.TrySend(line) == ring.ErrFull {
 				// The archiver is behind. A service that must never wait
 				// would drop the line here; the ring counts FullEvents.
 			}

@@ -141,7 +141,7 @@ func consumeSPSC(cfg *Config, size int, pr *Progress) (Percentiles, error) {
 	if err != nil {
 		return Percentiles{}, err
 	}
-	return consume(cfg, size, pr, p.TryWrite, c)
+	return consume(cfg, size, pr, p.TrySend, c)
 }
 
 // consumeMPSC is consumeSPSC on an MPSC ring.
@@ -150,7 +150,7 @@ func consumeMPSC(cfg *Config, size int, pr *Progress) (Percentiles, error) {
 	if err != nil {
 		return Percentiles{}, err
 	}
-	return consume(cfg, size, pr, p.TryWrite, c)
+	return consume(cfg, size, pr, p.TrySend, c)
 }
 
 // consume is the loop of both: write, the indirect call, is outside the

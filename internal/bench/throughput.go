@@ -66,7 +66,7 @@ func throughputRing(cfg *Config, mode abi.Mode, producers int, backoff, batch bo
 	for id := range producers {
 		var loop func()
 		if mode == abi.SPSC {
-			p, err := ring.NewProducer(reg)
+			p, err := ring.NewSPSCProducer(reg)
 			if err != nil {
 				return res, err
 			}
@@ -105,7 +105,7 @@ func throughputRegion(cfg *Config, mode abi.Mode) (*abi.Region, *ring.Consumer, 
 
 // spscLoop writes random-length records until stop, copying the payload from
 // a 1 KiB buffer and retrying when the ring is full.
-func spscLoop(p *ring.Producer, lens Lens, backoff bool, stop *atomic.Bool) {
+func spscLoop(p *ring.SPSCProducer, lens Lens, backoff bool, stop *atomic.Bool) {
 	src := make([]byte, MaxLen)
 	for !stop.Load() {
 		n := lens.Next()

@@ -56,7 +56,8 @@ func header() []byte {
 	def("LOGBUF_HEADER_SIZE", abi.HeaderSize, "offset of the data area")
 	def("LOGBUF_LINE_SIZE", abi.LineSize, "")
 	def("LOGBUF_PRODUCER_SLOTS", abi.ProducerSlots, "")
-	def("LOGBUF_SLOT_SIZE", abi.SlotSize, "")
+	def("LOGBUF_PARTY_SIZE", abi.PartySize, "consumer record and each producer table entry")
+	def("LOGBUF_RING_ID_SIZE", abi.RingIDSize, "")
 	def("LOGBUF_MIN_CAPACITY", abi.MinCapacity, "")
 	def("LOGBUF_MAX_CAPACITY", uint64(abi.MaxCapacity), "")
 	def("LOGBUF_WORD_SIZE", abi.WordSize, "record header word; records are aligned to it")
@@ -67,18 +68,27 @@ func header() []byte {
 		def("LOGBUF_OFF_"+cname(f.Name), fmt.Sprintf("0x%03X", f.Offset), "")
 		def("LOGBUF_SIZE_"+cname(f.Name), f.Size, "")
 	}
-	p("\n/* Producer table entry fields, from the entry's start (section 3). */\n")
-	for _, f := range abi.SlotFields {
-		def("LOGBUF_SLOT_OFF_"+cname(f.Name), fmt.Sprintf("0x%02X", f.Offset), "")
-		def("LOGBUF_SLOT_SIZE_"+cname(f.Name), f.Size, "")
+	p("\n/* Party record fields, from the record's start (section 3). */\n")
+	for _, f := range abi.PartyFields {
+		def("LOGBUF_PARTY_OFF_"+cname(f.Name), fmt.Sprintf("0x%02X", f.Offset), "")
+		def("LOGBUF_PARTY_SIZE_"+cname(f.Name), f.Size, "")
 	}
 
 	p("\n/* Flags and party states (sections 3 and 8). */\n")
 	def("LOGBUF_FLAG_MPSC", uint32(abi.FlagMPSC), "")
-	def("LOGBUF_STATE_FREE", abi.StateFree, "")
-	def("LOGBUF_STATE_ATTACHED", abi.StateAttached, "")
-	def("LOGBUF_STATE_CLOSED", abi.StateClosed, "")
-	def("LOGBUF_STATE_ATTACHING", abi.StateAttaching, "")
+	for _, st := range abi.States {
+		def("LOGBUF_STATE_"+st.String(), uint8(st), "")
+	}
+
+	// The lease's bit fields, measured from abi's own constructor.
+	pidMask := uint64(abi.MakeLease(0, abi.MaxLeasePID, 0))
+	startShift := bits.TrailingZeros64(uint64(abi.MakeLease(0, 0, 1)))
+	stateShift := bits.TrailingZeros64(uint64(abi.MakeLease(1, 0, 0)))
+	p("\n/* Lease word bit fields (section 3): pid | start << %d | state << %d. */\n", startShift, stateShift)
+	def("LOGBUF_LEASE_PID_MASK", pidMask, "")
+	def("LOGBUF_LEASE_START_SHIFT", startShift, "")
+	def("LOGBUF_LEASE_START_MASK", uint64(abi.LeaseStartMask), "start times are compared modulo 2^36")
+	def("LOGBUF_LEASE_STATE_SHIFT", stateShift, "")
 
 	p("\n/* Record kinds (section 4). A kind with bit 7 set is a skip. */\n")
 	for _, k := range abi.Kinds {

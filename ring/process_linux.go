@@ -10,11 +10,14 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/logbuf/logbuf/abi"
 )
 
-// Liveness (spec section 8): a party is named by its pid and its process
+// Processes (spec section 8): a party is named by its pid and its process
 // start time, field 22 of /proc/<pid>/stat, so that a reused pid is not
-// mistaken for the party that had it.
+// mistaken for the party that had it. This file answers "is that process
+// alive?"; parties.go decides what a lease means.
 
 // monoNow is CLOCK_MONOTONIC in nanoseconds, the unit of heartbeats. Go's
 // own monotonic clock counts from this process's start, so it cannot be
@@ -68,19 +71,17 @@ func procStat(pid int) (start uint64, zombie, ok bool) {
 }
 
 // alive reports whether the process named by pid and start may still be
-// running. It errs on the side of "alive": pid 0 (an entry whose owner is
-// still attaching), a start time of 0 (its owner could not read it), and a
-// /proc entry this process may not read all count as alive. A zombie, dead
+// running; start is compared modulo 2^36, as a lease holds it. It errs on
+// the side of "alive": a start time of 0 (its owner could not read it) and a
+// /proc entry this process may not read both count as alive. A zombie, dead
 // but not yet reaped by its parent, is gone: it will never commit.
 func alive(pid uint32, start uint64) bool {
-	if pid == 0 {
-		return true
+	if pid == 0 || pid > math.MaxInt32 {
+		return false // no such process; and kill(0 or -1, 0) must never be called
 	}
-	if pid > math.MaxInt32 {
-		return false // no such pid; and kill(-1, 0) must never be called
-	}
+	start &= abi.LeaseStartMask
 	if me, myStart := selfID(); pid == me {
-		return start == 0 || myStart == 0 || start == myStart
+		return start == 0 || myStart == 0 || start == myStart&abi.LeaseStartMask
 	}
 	if err := unix.Kill(int(pid), 0); err == unix.ESRCH {
 		return false // EPERM: it exists but is not ours, so alive
@@ -92,5 +93,5 @@ func alive(pid uint32, start uint64) bool {
 	case zombie:
 		return false
 	}
-	return start == 0 || st == 0 || st == start
+	return start == 0 || st == 0 || st&abi.LeaseStartMask == start
 }

@@ -8,8 +8,9 @@ import (
 )
 
 // Without /proc there is no start time and no cheap liveness check: every
-// party counts as alive, so only closing (state 2) ends a ring, and only MPSC
-// rings are recovered (spec section 9).
+// party counts as alive, so only detaching ends a ring, and only MPSC rings
+// are recovered (spec section 9). Rings on these systems live on the Go heap
+// of one process.
 
 var epoch = time.Now()
 
@@ -17,4 +18,4 @@ func monoNow() uint64 { return uint64(time.Since(epoch)) }
 
 func selfID() (uint32, uint64) { return uint32(os.Getpid()), 0 }
 
-func alive(pid uint32, start uint64) bool { return true }
+func alive(pid uint32, start uint64) bool { return pid != 0 }
