@@ -482,7 +482,7 @@ func (r *rig) check() {
 	}
 	// What the model does not track: the ring's id, the parties and
 	// their counters, the word at head (the data area check covers it).
-	exp.ID, exp.AtHead, exp.Consumer, exp.Dropped, exp.Refused = got.ID, got.AtHead, got.Consumer, got.Dropped, got.Refused
+	exp.ID, exp.AtHead, exp.ConsumerParty, exp.Dropped, exp.Refused = got.ID, got.AtHead, got.ConsumerParty, got.Dropped, got.Refused
 	got.Entries = nil
 	if !reflect.DeepEqual(got, exp) {
 		r.fail("stats\n got  %+v\n want %+v", got, exp)

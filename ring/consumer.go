@@ -89,9 +89,6 @@ func (c *Consumer) Capacity() int { return int(c.capacity) }
 // Stats reads the ring's counters and parties from its header.
 func (c *Consumer) Stats() Stats { return ReadStats(c.reg) }
 
-// ID is the ring's identity (spec section 10).
-func (c *Consumer) ID() abi.RingID { return c.reg.ID() }
-
 // Err is the error that stopped the consumer (corruption, or ErrClosed), or
 // nil.
 func (c *Consumer) Err() error {
@@ -339,7 +336,7 @@ func (c *Consumer) parkFor(ctx context.Context, deadline, now time.Time) {
 		}
 	}
 	if c.rec.watch.on {
-		d = min(d, c.rec.watch.next.Sub(now)+time.Millisecond)
+		d = min(d, c.rec.watch.due.Sub(now)+time.Millisecond)
 	}
 	if slept, timedOut := park(c.hdr, c, d); slept {
 		c.parks++

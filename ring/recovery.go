@@ -57,11 +57,11 @@ type recovery struct {
 type stuckWatch struct {
 	on       bool
 	reported bool      // reported without recovery (SPSC, live owner)
-	pos      uint64    // its position
-	word     uint64    // the word seen there: 0 or a CLAIMED stamp
+	at       uint64    // its position
+	seen     uint64    // the word seen there: 0 or a CLAIMED stamp
 	tail0    uint64    // tail when the watch began: the scan of a 0 word stops there
-	since    time.Time // when the watch began
-	next     time.Time // when to act next
+	began    time.Time // when the watch began
+	due      time.Time // when to act next
 }
 
 func (rc *recovery) unblockTimeout() time.Duration {
@@ -96,12 +96,12 @@ func (rc *recovery) check(r *reader, now time.Time) bool {
 		w.on = false // empty, or readable
 		return false
 	}
-	if !w.on || w.pos != pos || w.word != word {
-		*w = stuckWatch{on: true, pos: pos, word: word, tail0: t, since: now,
-			next: now.Add(rc.unblockTimeout())}
+	if !w.on || w.at != pos || w.seen != word {
+		*w = stuckWatch{on: true, at: pos, seen: word, tail0: t, began: now,
+			due: now.Add(rc.unblockTimeout())}
 		return false
 	}
-	if now.Before(w.next) {
+	if now.Before(w.due) {
 		return false
 	}
 	return rc.unblock(r, now)
@@ -111,9 +111,9 @@ func (rc *recovery) check(r *reader, now time.Time) bool {
 // when the ring is SPSC and the producer that made the claim is alive.
 func (rc *recovery) unblock(r *reader, now time.Time) bool {
 	w := &rc.watch
-	pos, word := w.pos, abi.Word(w.word)
+	pos, word := w.at, abi.Word(w.seen)
 	off := pos & r.mask
-	st := Stuck{Pos: pos, Word: uint64(word), For: now.Sub(w.since)}
+	st := Stuck{Pos: pos, Word: uint64(word), For: now.Sub(w.began)}
 	if word == 0 {
 		// Reserved, not stamped. A producer writes nothing before its
 		// stamp (spec 5.2), so the region runs to the first non-zero word:
@@ -153,7 +153,7 @@ func (rc *recovery) unblock(r *reader, now time.Time) bool {
 		w.on = false
 	} else {
 		// Look again later, in case the owner dies; report only once.
-		w.next = now.Add(min(rc.unblockTimeout(), time.Second))
+		w.due = now.Add(min(rc.unblockTimeout(), time.Second))
 		if w.reported {
 			return false
 		}

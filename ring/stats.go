@@ -34,10 +34,10 @@ type Stats struct {
 	// or reads next.
 	AtHead abi.Word
 
-	// Consumer is the consumer's party record; Entries are the producer
+	// ConsumerParty is the consumer's party record; Entries are the producer
 	// table entries that have ever been held (not FREE), in table order.
-	Consumer Party
-	Entries  []Party
+	ConsumerParty Party
+	Entries       []Party
 }
 
 // ReadStats reads the statistics of the ring in r. It asks the kernel
@@ -45,16 +45,16 @@ type Stats struct {
 func ReadStats(r *abi.Region) Stats {
 	h := r.Header()
 	s := Stats{
-		Mode:        r.Mode(),
-		ID:          r.ID(),
-		Capacity:    r.Capacity(),
-		Head:        h.Head.Load(),
-		RecordsRead: h.ReadRecords.Load(),
-		BytesRead:   h.ReadBytes.Load(),
-		FullEvents:  h.FullEvents.Load(),
-		Aborts:      h.Aborts.Load(),
-		Unblocks:    h.Unblocks.Load(),
-		Consumer:    readParty(&h.Consumer, 0),
+		Mode:          r.Mode(),
+		ID:            r.ID(),
+		Capacity:      r.Capacity(),
+		Head:          h.Head.Load(),
+		RecordsRead:   h.ReadRecords.Load(),
+		BytesRead:     h.ReadBytes.Load(),
+		FullEvents:    h.FullEvents.Load(),
+		Aborts:        h.Aborts.Load(),
+		Unblocks:      h.Unblocks.Load(),
+		ConsumerParty: readParty(&h.Consumer, 0),
 	}
 	s.Tail = h.Tail.Load()
 	if s.Used = s.Tail - s.Head; s.Used <= s.Capacity {

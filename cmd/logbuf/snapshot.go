@@ -93,7 +93,7 @@ func takeSnapshot(path string, r *abi.Region) snapshot {
 			FullEvents: st.FullEvents, Aborts: st.Aborts, Unblocks: st.Unblocks,
 			Dropped: st.Dropped, Refused: st.Refused,
 		},
-		Consumer: toParty(st.Consumer),
+		Consumer: toParty(st.ConsumerParty),
 	}
 	s.Consumer.Parked = r.Header().ConsumerWait.Load() != 0
 	if st.Used > st.Capacity || st.Head%abi.WordSize != 0 {
