@@ -81,6 +81,11 @@ func putHeader(b []byte, h segHeader) {
 	copy(b[offRingID:], h.ringID[:])
 	binary.LittleEndian.PutUint64(b[offFirstPos:], h.firstPos)
 	binary.LittleEndian.PutUint64(b[offFirstSeq:], h.firstSeq)
+	sealHeader(b)
+}
+
+// sealHeader stores the CRC of the header held in b.
+func sealHeader(b []byte) {
 	binary.LittleEndian.PutUint32(b[offHeaderCRC:], crc32.Checksum(b[:offHeaderCRC], castagnoli))
 }
 

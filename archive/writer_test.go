@@ -254,6 +254,12 @@ func TestNeverFollowsSymlinks(t *testing.T) {
 		f.Close()
 		t.Fatal("created a segment through a symlink")
 	}
+	// Opening one for repair fails too (O_NOFOLLOW), rather than truncate
+	// the file it names.
+	if f, err := (osFS{}).openFile(link); err == nil {
+		f.Close()
+		t.Fatal("opened a segment through a symlink")
+	}
 	if b, _ := os.ReadFile(victim); string(b) != "keep me" {
 		t.Fatalf("the symlink's target was changed: %q", b)
 	}
