@@ -187,29 +187,39 @@ func TestStrictStopsTheSegment(t *testing.T) {
 func TestResyncNeedsTheSequenceToFollow(t *testing.T) {
 	// A record whose payload is itself a valid frame (an archive archived):
 	// when the record's own header is damaged, resynchronisation must not
-	// take the frame inside for the next one, since its sequence number
-	// does not follow.
-	recs := ringRecords(rand.New(rand.NewPCG(6, 6)), 10, 0, 0, 40)
-	inner := make([]byte, FrameHeaderSize+5)
-	putFrameHeader(inner, 5, recs[9].Pos+1000, 1<<50)
-	copy(inner[FrameHeaderSize:], "inner")
-	sealFrame(inner)
-	recs[4].Data = inner
-	for i := 5; i < len(recs); i++ {
-		recs[i].Pos = recs[i-1].Pos + 64
+	// take the frame inside for the next one, since its sequence number or
+	// its position does not follow.
+	for _, c := range []struct {
+		name     string
+		pos, seq func(recs []drain.Record) uint64
+	}{
+		{"sequence number far ahead", func(r []drain.Record) uint64 { return r[9].Pos + 1000 }, func([]drain.Record) uint64 { return 1 << 50 }},
+		{"position behind", func([]drain.Record) uint64 { return 0 }, func(r []drain.Record) uint64 { return r[4].Seq }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			recs := ringRecords(rand.New(rand.NewPCG(6, 6)), 10, 1<<20, 1000, 40)
+			inner := make([]byte, FrameHeaderSize+5)
+			putFrameHeader(inner, 5, c.pos(recs), c.seq(recs))
+			copy(inner[FrameHeaderSize:], "inner")
+			sealFrame(inner)
+			recs[4].Data = inner
+			for i := 5; i < len(recs); i++ {
+				recs[i].Pos = recs[i-1].Pos + 64
+			}
+			dir := t.TempDir()
+			writeArchive(t, dir, nil, batches(ringA, recs, 10))
+			seg := segments(t, dir)[0]
+			spans := frameSpans(t, seg)
+			b, _ := os.ReadFile(seg)
+			b[spans[4].off+offSeq] ^= 1 // the outer frame's header
+			os.WriteFile(seg, b, 0o600)
+			got, damage := readAll(t, dir, nil)
+			if len(damage) != 1 || damage[0].Skipped != spans[4].end-spans[4].off {
+				t.Fatalf("damage %v, want the one frame skipped", damage)
+			}
+			same(t, got, ringA, append(slices.Clone(recs[:4]), recs[5:]...))
+		})
 	}
-	dir := t.TempDir()
-	writeArchive(t, dir, nil, batches(ringA, recs, 10))
-	seg := segments(t, dir)[0]
-	spans := frameSpans(t, seg)
-	b, _ := os.ReadFile(seg)
-	b[spans[4].off+offSeq] ^= 1 // the outer frame's header
-	os.WriteFile(seg, b, 0o600)
-	got, damage := readAll(t, dir, nil)
-	if len(damage) != 1 || damage[0].Skipped != spans[4].end-spans[4].off {
-		t.Fatalf("damage %v, want the one frame skipped", damage)
-	}
-	same(t, got, ringA, append(slices.Clone(recs[:4]), recs[5:]...))
 }
 
 func TestZerosInTheMiddle(t *testing.T) {

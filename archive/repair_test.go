@@ -64,15 +64,15 @@ func TestTornTailEveryOffset(t *testing.T) {
 			}
 		case whole == 0:
 			// No whole frame: the segment holds nothing and goes.
-			if len(reps) != 1 || reps[0].Path != path || reps[0].Offset+reps[0].Bytes != int64(cut) {
-				t.Fatalf("cut at %d (no whole frame): repairs %v", cut, reps)
+			if len(reps) != 1 || reps[0].Path != path || reps[0].Offset+reps[0].Bytes != int64(cut) || reps[0].SetAside != "" {
+				t.Fatalf("cut at %d (no whole frame): repairs %v, want the segment removed", cut, reps)
 			}
 			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 				t.Fatalf("cut at %d: segment without frames kept (%v)", cut, err)
 			}
 		default:
 			if len(reps) != 1 || reps[0].Path != path || reps[0].Offset != end || reps[0].Bytes != int64(cut)-end ||
-				reps[0].SetAside != "" || !strings.Contains(reps[0].String(), "cut") {
+				reps[0].SetAside != "" || !strings.Contains(reps[0].Reason, "cut short") {
 				t.Fatalf("cut at %d: repairs %v, want %d bytes cut at %d", cut, reps, int64(cut)-end, end)
 			}
 			if st, _ := os.Stat(path); st.Size() != end {
