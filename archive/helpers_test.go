@@ -122,6 +122,16 @@ func same(t testing.TB, recs []got, ring [16]byte, want []drain.Record) {
 	}
 }
 
+// sameArchive fails unless dir reads back without damage as want, of ring.
+func sameArchive(t testing.TB, dir string, ring [16]byte, want []drain.Record) {
+	t.Helper()
+	recs, damage := readAll(t, dir, nil)
+	if len(damage) > 0 {
+		t.Fatal(damage[0])
+	}
+	same(t, recs, ring, want)
+}
+
 // segments lists dir's segments or fails.
 func segments(t testing.TB, dir string) []string {
 	t.Helper()

@@ -93,10 +93,14 @@ type Repair struct {
 	Path   string // the segment
 	Offset int64  // where the cut starts
 	Bytes  int64  // bytes cut (to the end of the file)
-	// Frames is the number of valid frames among the bytes cut. When it is
-	// not 0 the bytes were copied to SetAside first.
-	Frames   int
-	SetAside string // the file now holding the bytes cut, or ""
+	// Frames is the number of valid frames among the bytes cut (they
+	// followed damage, and were copied to SetAside before the cut).
+	Frames int
+	// SetAside is the file that now holds the bytes cut, when they were
+	// kept: copied there because valid frames were among them, or the whole
+	// segment renamed there because its header is damaged. "" when the
+	// bytes (a torn frame, a segment without frames) were dropped.
+	SetAside string
 	Reason   string // the damage found at Offset
 }
 
