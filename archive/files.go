@@ -2,9 +2,9 @@ package archive
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
-	"os"
 )
 
 // segFile is what the Writer does with a segment file; *os.File is one.
@@ -41,45 +41,8 @@ type fileSystem interface {
 // errLocked: another Writer holds the directory.
 var errLocked = errors.New("archive directory is in use by another writer")
 
-// osFS is the operating system, through package os and the few calls of
-// golang.org/x/sys that os lacks (files_unix.go).
-type osFS struct{}
-
-func (osFS) remove(path string) error     { return os.Remove(path) }
-func (osFS) rename(from, to string) error { return os.Rename(from, to) }
-func (osFS) openFile(path string) (segFile, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|oNoFollow, 0)
-	if err != nil {
-		return nil, err
-	}
-	return f, nil
-}
-
-func (osFS) createFile(path string, perm fs.FileMode) (segFile, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, perm)
-	if err != nil {
-		return nil, err
-	}
-	// fchmod: the bits asked for, whatever the umask took away.
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		os.Remove(path)
-		return nil, err
-	}
-	return f, nil
-}
-
-func (osFS) mkdir(path string, perm fs.FileMode) error {
-	if err := os.Mkdir(path, perm); err != nil {
-		return err
-	}
-	return os.Chmod(path, perm)
-}
-
-func (osFS) syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	return errors.Join(d.Sync(), d.Close())
+// pathError says which operation on which file failed, wrapping the error
+// so that errors.Is finds the errno.
+func pathError(op, path string, err error) error {
+	return fmt.Errorf("archive: %w", &fs.PathError{Op: op, Path: path, Err: err})
 }

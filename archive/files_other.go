@@ -5,13 +5,19 @@ package archive
 import (
 	"errors"
 	"io"
+	"io/fs"
 )
 
-// oNoFollow: no such flag here; osFS.lockDir refuses first anyway.
-const oNoFollow = 0
-
-// lockDir fails: a Writer needs O_NOFOLLOW and flock, which this system
+// osFS refuses: a Writer needs O_NOFOLLOW and flock, which this system
 // lacks. Reading an archive works everywhere.
-func (osFS) lockDir(dir string) (io.Closer, error) {
-	return nil, errors.New("writing an archive needs a Unix system (O_NOFOLLOW, flock)")
-}
+type osFS struct{}
+
+var errNotUnix = errors.New("writing an archive needs a Unix system (O_NOFOLLOW, flock)")
+
+func (osFS) createFile(string, fs.FileMode) (segFile, error) { return nil, errNotUnix }
+func (osFS) openFile(string) (segFile, error)                { return nil, errNotUnix }
+func (osFS) mkdir(string, fs.FileMode) error                 { return errNotUnix }
+func (osFS) syncDir(string) error                            { return errNotUnix }
+func (osFS) lockDir(string) (io.Closer, error)               { return nil, errNotUnix }
+func (osFS) remove(string) error                             { return errNotUnix }
+func (osFS) rename(string, string) error                     { return errNotUnix }

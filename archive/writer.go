@@ -86,46 +86,6 @@ type WriterStats struct {
 	Segments int    // segments created
 }
 
-// Repair is what opening a directory for writing changed in it: bytes cut
-// from the end of the newest segment (a frame torn by a crash), or a segment
-// removed or set aside.
-type Repair struct {
-	Path   string // the segment
-	Offset int64  // where the cut starts
-	Bytes  int64  // bytes cut (to the end of the file)
-	// Frames is the number of valid frames among the bytes cut (they
-	// followed damage, and were copied to SetAside before the cut).
-	Frames int
-	// SetAside is the file that now holds the bytes cut, when they were
-	// kept: copied there because valid frames were among them, or the whole
-	// segment renamed there because its header is damaged. "" when the
-	// bytes (a torn frame, a segment without frames) were dropped.
-	SetAside string
-	Reason   string // the damage found at Offset
-}
-
-// String says what was done, for a log line.
-func (r Repair) String() string {
-	s := fmt.Sprintf("archive: segment %s: cut %d bytes at offset %d (%s)", r.Path, r.Bytes, r.Offset, r.Reason)
-	if r.SetAside != "" {
-		s += fmt.Sprintf("; set aside in %s with the %d valid frame(s) among them", r.SetAside, r.Frames)
-	}
-	return s
-}
-
-// heldState is the newest record the archive holds of one ring.
-type heldState struct {
-	id RecordID
-	ok bool
-}
-
-// knownSeg is a segment that was in the directory when it was opened.
-type knownSeg struct {
-	path string
-	hdr  segHeader
-	ok   bool // the header was valid
-}
-
 // Writer appends records to the segments of one archive directory. It is a
 // drain.Sink and a drain.Resumer. It is not safe for concurrent use, and one
 // directory has one Writer at a time (OpenWriter takes a lock).
@@ -184,7 +144,7 @@ func openWriter(dir string, opts *WriterOptions, fsys fileSystem) (*Writer, erro
 	if o.Perm == 0 {
 		o.Perm = 0o600
 	}
-	w := &Writer{dir: dir, opts: o, fsys: fsys, held: make(map[[16]byte]heldState), buf: make([]byte, 0, bufSize)}
+	w := &Writer{dir: dir, opts: o, fsys: fsys, buf: make([]byte, 0, bufSize)}
 	if err := w.makeDir(dir); err != nil {
 		return nil, fmt.Errorf("archive: create directory: %w", err)
 	}
@@ -193,10 +153,12 @@ func openWriter(dir string, opts *WriterOptions, fsys fileSystem) (*Writer, erro
 		return nil, fmt.Errorf("archive: %s: %w", dir, err)
 	}
 	w.lock = lock
-	if err := w.load(); err != nil {
+	found, err := inspect(fsys, dir, o.Perm, o.Sync != SyncNever)
+	if err != nil {
 		lock.Close()
 		return nil, err
 	}
+	w.known, w.nextNum, w.held, w.last, w.repairs = found.known, found.nextNum, found.held, found.last, found.repairs
 	return w, nil
 }
 
@@ -229,48 +191,6 @@ func (w *Writer) makeDir(dir string) error {
 		return w.fsys.syncDir(parent)
 	}
 	return nil
-}
-
-// load lists the segments, repairs the newest and reads the headers of the
-// others.
-func (w *Writer) load() error {
-	segs, err := list(w.dir)
-	if err != nil {
-		return fmt.Errorf("archive: %w", err)
-	}
-	w.nextNum = 1
-	if len(segs) > 0 {
-		w.nextNum = segs[len(segs)-1].num + 1
-	}
-	for len(segs) > 0 {
-		kept, err := w.repairNewest(segs[len(segs)-1])
-		if err != nil {
-			return err
-		}
-		if kept {
-			break
-		}
-		segs = segs[:len(segs)-1]
-	}
-	for _, s := range segs {
-		k := knownSeg{path: s.path}
-		k.hdr, k.ok = readHeader(s.path)
-		w.known = append(w.known, k)
-	}
-	return nil
-}
-
-// readHeader reads and checks the header of the segment at path.
-func readHeader(path string) (segHeader, bool) {
-	f, err := os.Open(path)
-	if err != nil {
-		return segHeader{}, false
-	}
-	defer f.Close()
-	var b [HeaderSize]byte
-	n, _ := f.ReadAt(b[:], 0)
-	h, fl := parseHeader(b[:n])
-	return h, fl == nil
 }
 
 // Repairs returns what OpenWriter changed in the directory.
@@ -318,42 +238,12 @@ func (w *Writer) newest(ringID [16]byte) (heldState, error) {
 			continue
 		}
 		var err error
-		if h, err = w.lastFrame(k.path); err != nil {
+		if h, err = lastFrame(&w.sc, k.path); err != nil {
 			return heldState{}, err
 		}
 	}
 	w.held[ringID] = h
 	return h, nil
-}
-
-// lastFrame reads a whole segment, past any damage, and returns its last
-// valid frame.
-func (w *Writer) lastFrame(path string) (heldState, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return heldState{}, fmt.Errorf("archive: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return heldState{}, fmt.Errorf("archive: %w", err)
-	}
-	var h heldState
-	if d, err := w.sc.reset(f, st.Size(), path, false); d != nil || err != nil {
-		return h, err
-	}
-	for {
-		fr, d, err := w.sc.next()
-		if err == io.EOF {
-			return h, nil
-		}
-		if err != nil {
-			return heldState{}, err
-		}
-		if d == nil {
-			h = heldState{RecordID{w.sc.hdr.ringID, fr.pos, fr.seq}, true}
-		}
-	}
 }
 
 // Write appends the batch's records to the archive (drain.Sink). Records
@@ -553,10 +443,6 @@ func (w *Writer) sync() error {
 	}
 	w.dirty, w.lastSync = false, time.Now()
 	return nil
-}
-
-func pathError(op, path string, err error) error {
-	return fmt.Errorf("archive: %w", &fs.PathError{Op: op, Path: path, Err: err})
 }
 
 // undoState is what a failed Write restores.
