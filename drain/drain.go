@@ -124,6 +124,11 @@ func Run(ctx context.Context, c *ring.Consumer, sink Sink, opt Options) (Result,
 	// pass it on when Recv returns.
 	c.SetRecovery(opt.UnblockAfter, func(s ring.Stuck) { d.stuck = append(d.stuck, s) })
 	end, err := d.run(ctx)
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// The sink gave up on a batch because ctx ended: the batch stays
+		// in the ring, as Run promises; that is a cancel, not a failure.
+		end, err = EndCanceled, nil
+	}
 	if err == nil {
 		err = sink.Flush()
 	}
