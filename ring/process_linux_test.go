@@ -49,22 +49,15 @@ func envInt(name string) int {
 	return n
 }
 
-type blockingWriter interface {
-	Claim(context.Context, int) (Claim, error)
-	Close() error
-}
-
 func runChild(role string) error {
 	f, err := abi.OpenFile(os.Getenv("LOGBUF_RING"))
 	if err != nil {
 		return err
 	}
-	var p blockingWriter
-	if f.Region().Mode() == abi.MPSC {
-		p, err = NewMPSCProducer(f.Region())
-	} else {
-		p, err = NewSPSCProducer(f.Region())
+	if role == "consumer" {
+		return runConsumerChild(f.Region())
 	}
+	p, err := OpenProducer(f.Region())
 	if err != nil {
 		return err
 	}
@@ -486,5 +479,62 @@ func TestKillProducerMidClaim(t *testing.T) {
 	}
 	if r.maxGap > timeout+2*time.Second { // loose: a wedged consumer waits forever
 		t.Errorf("the consumer waited %v for a record", r.maxGap)
+	}
+}
+
+// runConsumerChild tries to attach a consumer and says how it went on
+// stdout: "busy PID" when a live consumer holds the ring, "attached"
+// otherwise (then it waits for stdin to close, holding the ring).
+func runConsumerChild(r *abi.Region) error {
+	c, err := NewConsumer(r)
+	var busy *BusyError
+	if errors.As(err, &busy) && errors.Is(err, ErrConsumerBusy) {
+		fmt.Printf("busy %d\n", busy.Lease.PID())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Println("attached")
+	io.Copy(io.Discard, os.Stdin)
+	return c.Close()
+}
+
+// TestConsumerExclusiveProcesses: a consumer in another process is refused
+// while this one holds the ring, and told its pid; once this one detaches,
+// the other attaches, and this process is then refused (spec section 8).
+func TestConsumerExclusiveProcesses(t *testing.T) {
+	needReexec(t)
+	f, path := createFile(t, 4096, abi.MPSC)
+	c, err := NewConsumer(f.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := child("consumer", path).Output()
+	if want := fmt.Sprintf("busy %d\n", os.Getpid()); err != nil || string(out) != want {
+		t.Fatalf("second consumer in another process said %q, %v; want %q", out, err, want)
+	}
+	c.Close()
+	cmd := child("consumer", path)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if line != "attached\n" {
+		t.Fatalf("consumer after this one detached said %q", line)
+	}
+	_, err = NewConsumer(f.Region())
+	var busy *BusyError
+	if !errors.As(err, &busy) || busy.Lease.PID() != uint32(cmd.Process.Pid) {
+		t.Fatalf("NewConsumer beside the child's = %v, want busy naming pid %d", err, cmd.Process.Pid)
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewConsumer(f.Region()); err != nil {
+		t.Fatalf("NewConsumer after the child detached: %v", err)
 	}
 }
