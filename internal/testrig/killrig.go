@@ -17,6 +17,7 @@ import (
 	"github.com/logbuf/logbuf/abi"
 	"github.com/logbuf/logbuf/archive"
 	"github.com/logbuf/logbuf/drain"
+	"github.com/logbuf/logbuf/internal/testrec"
 	"github.com/logbuf/logbuf/ring"
 )
 
@@ -74,7 +75,7 @@ func runTestProducer() int {
 	defer p.Close()
 	id, _ := strconv.ParseUint(os.Getenv("LOGBUF_ID"), 10, 32)
 	n, _ := strconv.ParseUint(os.Getenv("LOGBUF_COUNT"), 10, 64)
-	tp := NewProducer(uint32(id), 0, p.MaxPayload())
+	tp := testrec.NewProducer(uint32(id), 0, p.MaxPayload())
 	for range n {
 		if err := p.Send(context.Background(), tp.Next()); err != nil {
 			return fail(err)
@@ -204,7 +205,7 @@ func (k *KillRun) check(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	chk := NewRecChecker()
+	chk := testrec.NewChecker()
 	var ids archive.Checker
 	total := uint64(0)
 	for {

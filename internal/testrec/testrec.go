@@ -1,4 +1,8 @@
-package testrig
+// Package testrec is the self-checking record payload of
+// spec/TEST-RECORDS.md in Go: what `logbuf produce` and every producer of
+// the cross-process tests write (in Go, C and Rust alike), and the checker
+// that verifies a stream of them, whatever wrote it.
+package testrec
 
 import (
 	"encoding/binary"
@@ -6,24 +10,21 @@ import (
 	"hash/fnv"
 )
 
-// The self-checking payload of spec/TEST-RECORDS.md, which every producer
-// of the cross-process tests writes, in Go, C and Rust alike.
-
-// RecGen yields the lengths of one producer's records: xorshift64* seeded
+// Gen yields the lengths of one producer's records: xorshift64* seeded
 // with the producer's seed, lengths 16..min(1024, max_payload).
-type RecGen struct {
+type Gen struct {
 	x uint64 // xorshift64* state, non-zero
 	l uint64 // min(1024, max_payload)
 }
 
-// NewRecGen starts the length sequence of a producer. seed must not be 0
+// NewGen starts the length sequence of a producer. seed must not be 0
 // and maxPayload must be at least 16.
-func NewRecGen(seed uint64, maxPayload int) *RecGen {
-	return &RecGen{x: seed, l: min(1024, uint64(maxPayload))}
+func NewGen(seed uint64, maxPayload int) *Gen {
+	return &Gen{x: seed, l: min(1024, uint64(maxPayload))}
 }
 
 // NextLen draws the next record's length.
-func (g *RecGen) NextLen() int {
+func (g *Gen) NextLen() int {
 	g.x ^= g.x >> 12
 	g.x ^= g.x << 25
 	g.x ^= g.x >> 27
@@ -31,8 +32,8 @@ func (g *RecGen) NextLen() int {
 	return int(16 + r%(g.l-15))
 }
 
-// FillRecord writes record seq of producer id into b (16 bytes or more).
-func FillRecord(b []byte, id uint32, seq uint64) {
+// Fill writes record seq of producer id into b (16 bytes or more).
+func Fill(b []byte, id uint32, seq uint64) {
 	binary.LittleEndian.PutUint32(b, id)
 	binary.LittleEndian.PutUint64(b[4:], seq)
 	for i := range b[16:] {
@@ -43,8 +44,8 @@ func FillRecord(b []byte, id uint32, seq uint64) {
 	binary.LittleEndian.PutUint32(b[12:], h.Sum32())
 }
 
-// CheckRecord validates a record and returns its producer id and sequence.
-func CheckRecord(b []byte) (uint32, uint64, error) {
+// Verify validates a record and returns its producer id and sequence.
+func Verify(b []byte) (uint32, uint64, error) {
 	if len(b) < 16 {
 		return 0, 0, fmt.Errorf("record of %d bytes, shorter than 16", len(b))
 	}
@@ -63,22 +64,22 @@ func CheckRecord(b []byte) (uint32, uint64, error) {
 	return id, seq, nil
 }
 
-// RecChecker checks a stream of records from several producers: each
+// Checker checks a stream of records from several producers: each
 // intact, in sequence per producer with nothing missing or repeated, and,
 // for producers given a generator, of the length it draws.
-type RecChecker struct {
-	Next map[uint32]uint64  // the sequence number due next, per producer
-	Gens map[uint32]*RecGen // optional: producers whose lengths are checked
+type Checker struct {
+	Next map[uint32]uint64 // the sequence number due next, per producer
+	Gens map[uint32]*Gen   // optional: producers whose lengths are checked
 }
 
-// NewRecChecker is an empty checker.
-func NewRecChecker() *RecChecker {
-	return &RecChecker{Next: map[uint32]uint64{}, Gens: map[uint32]*RecGen{}}
+// NewChecker is an empty checker.
+func NewChecker() *Checker {
+	return &Checker{Next: map[uint32]uint64{}, Gens: map[uint32]*Gen{}}
 }
 
 // Check takes the next record of the stream.
-func (c *RecChecker) Check(b []byte) error {
-	id, seq, err := CheckRecord(b)
+func (c *Checker) Check(b []byte) error {
+	id, seq, err := Verify(b)
 	if err != nil {
 		return err
 	}
@@ -103,7 +104,7 @@ func (c *RecChecker) Check(b []byte) error {
 type Producer struct {
 	ID  uint32
 	Seq uint64
-	gen *RecGen
+	gen *Gen
 	buf []byte
 }
 
@@ -112,13 +113,13 @@ func NewProducer(id uint32, seed uint64, maxPayload int) *Producer {
 	if seed == 0 {
 		seed = uint64(id) + 1
 	}
-	return &Producer{ID: id, gen: NewRecGen(seed, maxPayload), buf: make([]byte, min(1024, maxPayload))}
+	return &Producer{ID: id, gen: NewGen(seed, maxPayload), buf: make([]byte, min(1024, maxPayload))}
 }
 
 // Next is the next record, valid until the next call.
 func (p *Producer) Next() []byte {
 	b := p.buf[:p.gen.NextLen()]
-	FillRecord(b, p.ID, p.Seq)
+	Fill(b, p.ID, p.Seq)
 	p.Seq++
 	return b
 }
