@@ -75,9 +75,6 @@ const (
 	knownFlags = FlagMPSC
 )
 
-// RingIDSize is the size of the ring_id field.
-const RingIDSize = 16
-
 // Header mirrors the 4096-byte region header. Its field offsets equal the Off*
 // constants (layout_test.go checks them with unsafe.Offsetof). Identity fields
 // are plain: they are written once, before the region is shared. Everything

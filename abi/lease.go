@@ -1,9 +1,6 @@
 package abi
 
-import (
-	"encoding/hex"
-	"fmt"
-)
+import "fmt"
 
 // State is the state a party record's lease gives it (spec section 3).
 type State uint8
@@ -76,22 +73,4 @@ func (l Lease) String() string {
 		return "FREE"
 	}
 	return fmt.Sprintf("%v pid %d start %d", l.State(), l.PID(), l.Start())
-}
-
-// RingID is the ring_id field: 16 random bytes the creator writes, naming
-// the ring for as long as it exists (spec section 10).
-type RingID [RingIDSize]byte
-
-// String is the id in lowercase hex, 32 digits.
-func (id RingID) String() string { return hex.EncodeToString(id[:]) }
-
-// ParseRingID reads the 32 hex digits String writes.
-func ParseRingID(s string) (RingID, error) {
-	var id RingID
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != RingIDSize {
-		return id, fmt.Errorf("logbuf: ring id %q is not %d hex digits", s, 2*RingIDSize)
-	}
-	copy(id[:], b)
-	return id, nil
 }
