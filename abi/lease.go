@@ -67,6 +67,21 @@ func (l Lease) Start() uint64 { return uint64(l>>leasePIDBits) & LeaseStartMask 
 // close.
 func (l Lease) With(s State) Lease { return MakeLease(s, l.PID(), l.Start()) }
 
+// Malformed reports whether the lease breaks the state table (spec section
+// 8): an unknown state, a FREE lease with other bits set, or CLOSED in a
+// producer entry, where only a consumer closes.
+func (l Lease) Malformed(producerEntry bool) bool {
+	switch l.State() {
+	case StateFree:
+		return l != 0
+	case StateAttached, StateDetached:
+		return false
+	case StateClosed:
+		return producerEntry
+	}
+	return true
+}
+
 // String shows the state and the holder.
 func (l Lease) String() string {
 	if l == 0 {

@@ -106,6 +106,9 @@ func Open(mem []byte) (*Region, error) {
 	if flags&^knownFlags != 0 {
 		return nil, bad("flags", OffFlags, uint64(flags), "unknown flag bits %#x", flags&^knownFlags)
 	}
+	if h.RingID == (RingID{}) {
+		return nil, bad("ring_id", OffRingID, 0, "all zero: a ring needs an identity (spec section 10)")
+	}
 	mem = mem[: HeaderSize+capacity : HeaderSize+capacity]
 	r := &Region{mem: mem, hdr: h, data: mem[HeaderSize:], capacity: capacity, mode: Mode(flags & FlagMPSC), id: h.RingID}
 	if _, _, err := r.Positions(); err != nil {

@@ -150,7 +150,7 @@ func hostileSeeds(t *testing.T) map[string][]byte {
 	for _, v := range vs {
 		img := v.Image
 		if len(img) < abi.HeaderSize || bytes.ContainsFunc(img[rawHeader:abi.HeaderSize], func(r rune) bool { return r != 0 }) {
-			t.Fatalf("%s: not expressible in FuzzHostile's raw form", v.Name)
+			continue // needs header bytes past the raw form's (a party record): RunVector covers it
 		}
 		raw := append([]byte{0xF0}, img[:rawHeader]...)
 		seeds["vector-"+v.Name] = append(raw, img[abi.HeaderSize:]...)
@@ -168,8 +168,9 @@ func TestRefWalkVectors(t *testing.T) {
 	le := binary.LittleEndian
 	for _, v := range vs {
 		img := v.Image
-		if !v.Static() || le.Uint64(img[abi.OffReleasing:]) != le.Uint64(img[abi.OffHead:]) {
-			continue // refWalk reads a fixed image from head; RunVector covers the rest
+		if !v.Static() || le.Uint64(img[abi.OffReleasing:]) != le.Uint64(img[abi.OffHead:]) ||
+			le.Uint64(img[abi.OffConsumer:]) != 0 {
+			continue // refWalk reads a fixed image from head, no attach; RunVector covers the rest
 		}
 		var expect [][]string
 		for _, s := range v.Steps {

@@ -92,7 +92,7 @@ func TestLeaseTakeOverRace(t *testing.T) {
 		wins := make(chan bool, n)
 		for range n {
 			go func() {
-				_, _, ok := takeParty(&p)
+				_, _, ok, _ := takeParty(&p, abi.OffConsumer, false)
 				wins <- ok
 			}()
 		}

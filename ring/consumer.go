@@ -70,7 +70,10 @@ const (
 func NewConsumer(r *abi.Region) (*Consumer, error) {
 	c := &Consumer{reader: reader{geometry: newGeometry(r)}}
 	c.party = &c.hdr.Consumer
-	mine, holder, ok := takeParty(c.party)
+	mine, holder, ok, err := takeParty(c.party, abi.OffConsumer, false)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, &BusyError{Err: ErrConsumerBusy, Lease: holder}
 	}

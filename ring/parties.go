@@ -19,7 +19,8 @@ func selfLease() abi.Lease {
 }
 
 // isHeld reports whether lease l holds its record: ATTACHED, by a process
-// that is alive. It asks the kernel (/proc) when l is ATTACHED.
+// that is alive. It asks the kernel (/proc) when l is ATTACHED. A malformed
+// lease holds nothing.
 func isHeld(l abi.Lease) bool {
 	return l.State() == abi.StateAttached && alive(l.PID(), l.Start())
 }
@@ -28,17 +29,23 @@ func isHeld(l abi.Lease) bool {
 // it: then it returns that holder's lease and false. The compare-and-swap
 // is from the exact lease judged free or dead, so two parties racing for
 // one record never both win, and a take-over never undoes a live holder's
-// attach. The caller stores heartbeat and since after winning.
-func takeParty(p *abi.Party) (mine, holder abi.Lease, ok bool) {
+// attach. A malformed lease is refused as corrupt (spec section 8); off is
+// the record's offset in the header, for the report. The caller stores
+// heartbeat and since after winning.
+func takeParty(p *abi.Party, off int, producerEntry bool) (mine, holder abi.Lease, ok bool, err error) {
 	mine = selfLease()
 	for {
 		l := abi.Lease(p.Lease.Load())
+		if l.Malformed(producerEntry) {
+			return mine, l, false, corruptPosition("lease", off+abi.PartyOffLease, uint64(l),
+				"a state the spec does not define for this record")
+		}
 		if isHeld(l) {
-			return mine, l, false
+			return mine, l, false, nil
 		}
 		if p.Lease.CompareAndSwap(uint64(l), uint64(mine)) {
 			p.Heartbeat.Store(monoNow())
-			return mine, 0, true
+			return mine, 0, true, nil
 		}
 	}
 }
@@ -53,7 +60,7 @@ func takeEntry(h *abi.Header) (p *abi.Party, owner uint8, mine abi.Lease) {
 		for i := range h.Producers {
 			e := &h.Producers[i]
 			l := abi.Lease(e.Lease.Load())
-			if attached := l.State() == abi.StateAttached; attached != deadOnly || (attached && isHeld(l)) {
+			if attached := l.State() == abi.StateAttached; attached != deadOnly || l.Malformed(true) || (attached && isHeld(l)) {
 				continue
 			}
 			if e.Lease.CompareAndSwap(uint64(l), uint64(mine)) {

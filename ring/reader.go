@@ -56,14 +56,18 @@ func (r *reader) resume() error {
 			return corruptPosition("releasing", abi.OffReleasing, rel,
 				fmt.Sprintf("not a multiple of 8 between head %d and tail %d", head, tail))
 		}
-		recs := h.ReleasingRecords.Load()
+		recs, bytes := h.ReleasingRecords.Load(), h.ReleasingBytes.Load()
 		if recs-h.ReadRecords.Load() > span/abi.RecordSize(1) {
 			return corruptPosition("releasing_records", abi.OffReleasingRecords, recs,
 				fmt.Sprintf("more records than %d bytes can hold after read_records %d", span, h.ReadRecords.Load()))
 		}
+		if bytes-h.ReadBytes.Load() > span {
+			return corruptPosition("releasing_bytes", abi.OffReleasingBytes, bytes,
+				fmt.Sprintf("more payload bytes than a span of %d after read_bytes %d", span, h.ReadBytes.Load()))
+		}
 		r.zeroSpan(head, span)
 		h.ReadRecords.Store(recs)
-		h.ReadBytes.Store(h.ReleasingBytes.Load())
+		h.ReadBytes.Store(bytes)
 		head = rel
 		storeRelease(&h.Head, head)
 	}

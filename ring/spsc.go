@@ -29,7 +29,10 @@ func NewSPSCProducer(r *abi.Region) (*SPSCProducer, error) {
 	}
 	p := &SPSCProducer{core: core{geometry: newGeometry(r), owner: 1}}
 	e := &p.hdr.Producers[0]
-	mine, holder, ok := takeParty(e)
+	mine, holder, ok, err := takeParty(e, abi.OffProducerTable, true)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, &BusyError{Err: ErrProducerBusy, Lease: holder}
 	}
