@@ -3,11 +3,13 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
+use crate::error::{CorruptError, Error};
 use crate::layout::*;
-use crate::proc;
-use crate::ring::{Error, Mode, Ring};
+use crate::ring::{Mode, Ring, RingRef};
 use crate::sys;
+use crate::{party, proc};
 
 /// Default number of claims between heartbeat refreshes (besides every reload
 /// of `head`). 256 keeps the clock read out of the 99th percentile.
@@ -15,6 +17,7 @@ const HEARTBEAT_EVERY: u32 = 256;
 
 /// Why `try_claim` refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TryClaimError {
     /// Not enough free space now; try again later (`full_events` was bumped).
     Full,
@@ -26,6 +29,10 @@ pub enum TryClaimError {
     /// process is gone (spec section 8; checked at most every 10 ms): waiting
     /// is pointless. Returned instead of `Full` only then.
     Closed,
+    /// A header field this producer loaded (`head`, `tail`,
+    /// `consumer_state`) broke the protocol: another party wrote it. Nothing
+    /// was claimed.
+    Corrupt(CorruptError),
 }
 
 impl fmt::Display for TryClaimError {
@@ -35,6 +42,7 @@ impl fmt::Display for TryClaimError {
             TryClaimError::ZeroLength => "logbuf: zero-length record",
             TryClaimError::TooLarge => "logbuf: record larger than max_payload",
             TryClaimError::Closed => "logbuf: consumer closed or gone",
+            TryClaimError::Corrupt(e) => return e.fmt(f),
         })
     }
 }
@@ -54,8 +62,11 @@ impl std::error::Error for Discarded {}
 
 /// Errors of the one-call `try_write`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TryWriteError {
+    /// The claim was refused.
     Claim(TryClaimError),
+    /// MPSC: the consumer recovered the claim before the commit.
     Discarded,
 }
 
@@ -85,8 +96,11 @@ impl From<Discarded> for TryWriteError {
 /// On creation it takes a producer-table entry (owner id = entry + 1; owner id
 /// 0 if the table is full); on drop it publishes its statistics, marks the
 /// entry closed and wakes a parked consumer (spec sections 7.1 and 8).
+///
+/// `Producer<'r>` borrows its ring; `Ring::producer_owned` makes a
+/// `Producer<'static>` that shares it through an `Arc`, to move to a thread.
 pub struct Producer<'r> {
-    ring: &'r Ring,
+    ring: RingRef<'r>,
     mode: Mode,
     mask: u64,
     capacity: u64,
@@ -122,29 +136,39 @@ impl fmt::Debug for Producer<'_> {
     }
 }
 
+/// What a space check found.
 enum Space {
     Fits,
     Full,
+    /// MPSC: `tail` moved while we looked; claim again with the new one.
+    Retry,
 }
 
 impl Ring {
     /// Attach a producer (spec section 8). On an SPSC ring this fails with
-    /// `ProducerBusy` if another live producer is attached.
+    /// `ProducerBusy` if another live producer is attached; `Corrupt` if
+    /// `head` or `tail` breaks section 10 check 7.
     pub fn producer(&self) -> Result<Producer<'_>, Error> {
-        Producer::attach(self)
+        Producer::attach(RingRef::borrowed(self))
+    }
+
+    /// `producer`, holding the ring through the `Arc`: the producer owns
+    /// what it uses and can move to a `'static` thread.
+    pub fn producer_owned(self: &Arc<Ring>) -> Result<Producer<'static>, Error> {
+        Producer::attach(RingRef::shared(self))
     }
 }
 
 impl<'r> Producer<'r> {
-    fn attach(ring: &'r Ring) -> Result<Producer<'r>, Error> {
+    fn attach(ring: RingRef<'r>) -> Result<Producer<'r>, Error> {
         let (pid, start) = proc::me();
-        let entry = take_entry(ring, pid, start);
+        let entry = take_entry(&ring, pid, start);
         let mut p = Producer {
-            ring,
             mode: ring.mode(),
             mask: ring.capacity() - 1,
             capacity: ring.capacity(),
             max_payload: ring.max_payload() as u64,
+            ring,
             tail: 0,
             cached_head: 0,
             entry,
@@ -163,7 +187,7 @@ impl<'r> Producer<'r> {
             // entry is visible (seq_cst) to one attaching at the same time,
             // so of two racing producers at least one refuses. Without an
             // entry (table full) the check is all we can do.
-            if let Some((j, opid)) = other_live(ring, entry) {
+            if let Some((j, opid)) = other_live(&p.ring, entry) {
                 // `p` drops here: it closes our entry.
                 return Err(Error::ProducerBusy {
                     entry: j,
@@ -172,9 +196,9 @@ impl<'r> Producer<'r> {
             }
         }
         // A producer that closed just before us published its tail before
-        // its state, which our compare-and-swap read.
-        p.cached_head = ring.head();
-        p.tail = ring.tail();
+        // its state, which our compare-and-swap read. Checked as at open:
+        // another party may have written them since.
+        (p.cached_head, p.tail) = p.ring.positions()?;
         Ok(p)
     }
 
@@ -184,8 +208,13 @@ impl<'r> Producer<'r> {
     }
 
     /// The ring this producer writes to.
-    pub fn ring(&self) -> &'r Ring {
-        self.ring
+    pub fn ring(&self) -> &Ring {
+        &self.ring
+    }
+
+    /// The ring's positions and counters.
+    pub fn stats(&self) -> crate::Stats {
+        self.ring.stats()
     }
 
     /// Records committed by this producer since it attached.
@@ -235,26 +264,51 @@ impl<'r> Producer<'r> {
 
     /// Space check of spec 5.1 for `need` bytes at tail position `t`.
     #[inline(always)]
-    fn space(&mut self, t: u64, need: u64) -> Space {
+    fn space(&mut self, t: u64, need: u64) -> Result<Space, CorruptError> {
         let used = t.wrapping_sub(self.cached_head);
         if used <= self.capacity && need <= self.capacity - used {
-            return Space::Fits;
+            return Ok(Space::Fits);
         }
         self.reload_head(t, need)
     }
 
+    /// Reload `head` (acquire, spec 5.1) for a claim of `need` bytes at `t`,
+    /// and check it: a multiple of 8 and at most `capacity` behind `t`. In
+    /// SPSC `t` is our own tail, so a failure is a broken `head`. In MPSC
+    /// `t` may have gone stale while we looked (the consumer may even have
+    /// passed it): only a `tail` that did not move makes the verdict.
     #[cold]
     #[inline(never)]
-    fn reload_head(&mut self, t: u64, need: u64) -> Space {
-        self.cached_head = self.ring.head();
+    fn reload_head(&mut self, t: u64, need: u64) -> Result<Space, CorruptError> {
+        let h = self.ring.head();
+        let used = t.wrapping_sub(h);
+        if used > self.capacity || !h.is_multiple_of(8) {
+            if h.is_multiple_of(8) && self.tail_moved(t) {
+                return Ok(Space::Retry);
+            }
+            return Err(CorruptError::new(
+                "head",
+                OFF_HEAD as u64,
+                h,
+                "not a multiple of 8 within capacity behind tail",
+            ));
+        }
+        self.cached_head = h;
         self.publish_stats();
         self.heartbeat();
-        let used = t.wrapping_sub(self.cached_head);
-        if used <= self.capacity && need <= self.capacity - used {
-            Space::Fits
+        if need <= self.capacity - used {
+            Ok(Space::Fits)
+        } else if self.tail_moved(t) {
+            Ok(Space::Retry) // our view of tail is stale; so may be the verdict
         } else {
-            Space::Full
+            Ok(Space::Full)
         }
+    }
+
+    /// MPSC: whether `tail` is no longer `t`, which another producer's
+    /// reservation made stale. Never in SPSC: `t` is ours.
+    fn tail_moved(&self, t: u64) -> bool {
+        self.mode == Mode::Mpsc && self.ring.tail() != t
     }
 
     /// A refused claim (5.1): count it, and turn "full" into "closed" when
@@ -265,19 +319,25 @@ impl<'r> Producer<'r> {
         self.ring
             .h64(OFF_FULL_EVENTS)
             .fetch_add(1, Ordering::Relaxed);
-        match self.ring.consumer_state() {
+        match self.ring.h32(OFF_CONSUMER_STATE).load(Ordering::Acquire) {
+            STATE_FREE => TryClaimError::Full,
             STATE_CLOSED => TryClaimError::Closed,
             STATE_ATTACHED => {
                 let now = sys::monotonic_ns();
                 if now.wrapping_sub(self.live_checked) > LIVE_CHECK_NS {
                     self.live_checked = now;
-                    if self.ring.consumer_gone() {
+                    if party::consumer_gone(&self.ring) {
                         return TryClaimError::Closed;
                     }
                 }
                 TryClaimError::Full
             }
-            _ => TryClaimError::Full,
+            s => TryClaimError::Corrupt(CorruptError::new(
+                "consumer_state",
+                OFF_CONSUMER_STATE as u64,
+                s as u64,
+                "not 0 (none), 1 (attached) or 2 (closed)",
+            )),
         }
     }
 
@@ -293,34 +353,44 @@ impl<'r> Producer<'r> {
         }
         let n = len as u64;
         let size = record_size(n);
-        let ring = self.ring;
         let (t, pad) = match self.mode {
             Mode::Spsc => {
+                // Our own tail: checked at attach, moved only by us.
                 let t = self.tail;
                 let (pad, need) = self.wrap(t, size);
-                if let Space::Full = self.space(t, need) {
-                    return Err(self.full());
+                match self.space(t, need) {
+                    Ok(Space::Fits) => {}
+                    Ok(_) => return Err(self.full()),
+                    Err(e) => return Err(TryClaimError::Corrupt(e)),
                 }
                 self.tail = t.wrapping_add(need);
-                ring.h64(OFF_TAIL).store(self.tail, Ordering::Release);
+                self.ring.h64(OFF_TAIL).store(self.tail, Ordering::Release);
                 (t, pad)
             }
             Mode::Mpsc => {
-                let tail = ring.h64(OFF_TAIL);
-                let mut t = tail.load(Ordering::Relaxed);
+                let mut t = self.ring.h64(OFF_TAIL).load(Ordering::Relaxed);
                 loop {
+                    if !t.is_multiple_of(8) {
+                        // Another party wrote tail: a padding word at t
+                        // would reach past the data area.
+                        return Err(TryClaimError::Corrupt(CorruptError::new(
+                            "tail",
+                            OFF_TAIL as u64,
+                            t,
+                            "not a multiple of 8",
+                        )));
+                    }
                     let (pad, need) = self.wrap(t, size);
-                    if let Space::Full = self.space(t, need) {
-                        // Our `t` may be stale (the consumer may even have
-                        // passed it): retry with a fresh tail before giving up.
-                        let cur = tail.load(Ordering::Acquire);
-                        if cur != t {
-                            t = cur;
+                    match self.space(t, need) {
+                        Ok(Space::Fits) => {}
+                        Ok(Space::Retry) => {
+                            t = self.ring.h64(OFF_TAIL).load(Ordering::Acquire);
                             continue;
                         }
-                        return Err(self.full());
+                        Ok(Space::Full) => return Err(self.full()),
+                        Err(e) => return Err(TryClaimError::Corrupt(e)),
                     }
-                    match tail.compare_exchange_weak(
+                    match self.ring.h64(OFF_TAIL).compare_exchange_weak(
                         t,
                         t.wrapping_add(need),
                         Ordering::AcqRel,
@@ -333,15 +403,16 @@ impl<'r> Producer<'r> {
             }
         };
         if pad > 0 {
-            ring.word_at(t)
+            self.ring
+                .word_at(t)
                 .store(word(KIND_PADDING, 0, 0, pad), Ordering::Release);
         }
         let p = t.wrapping_add(pad);
-        let lap = (p >> ring.shift()) & 0xFFFF;
+        let lap = (p >> self.ring.shift()) & 0xFFFF;
         let stamp = word(KIND_CLAIMED, self.owner, lap, n);
         // Relaxed is enough (section 6: section 9 reads stamps only after a
         // timeout of seconds; the payload stores follow in program order).
-        ring.word_at(p).store(stamp, Ordering::Relaxed);
+        self.ring.word_at(p).store(stamp, Ordering::Relaxed);
         self.hb_countdown -= 1;
         if self.hb_countdown == 0 {
             self.heartbeat();
@@ -504,28 +575,16 @@ fn other_live(ring: &Ring, mine: Option<usize>) -> Option<(usize, u32)> {
         .filter(|&j| Some(j) != mine)
         .find(|&j| match ring.ent32(j, ENT_STATE).load(Ordering::SeqCst) {
             STATE_ATTACHING => true,
-            STATE_ATTACHED => !entry_gone(ring, j),
+            STATE_ATTACHED => !party::entry_gone(ring, j),
             _ => false,
         })
         .map(|j| (j, ring.ent32(j, ENT_PID).load(Ordering::SeqCst)))
 }
 
-/// Whether attached entry `i`'s process is gone. The entry is read again
-/// after the verdict (section 8): a producer taking it over stores its pid
-/// just after taking it, and must not be judged by the pid it replaces.
-fn entry_gone(ring: &Ring, i: usize) -> bool {
-    let pid = ring.ent32(i, ENT_PID).load(Ordering::SeqCst);
-    let start = ring.ent64(i, ENT_START).load(Ordering::SeqCst);
-    if proc::alive(pid, start) {
-        return false;
-    }
-    ring.ent32(i, ENT_STATE).load(Ordering::SeqCst) == STATE_ATTACHED
-        && ring.ent32(i, ENT_PID).load(Ordering::SeqCst) == pid
-        && ring.ent64(i, ENT_START).load(Ordering::SeqCst) == start
-}
-
 /// A claim in progress: derefs to exactly `len` payload bytes. Aborts on drop
-/// unless `commit` or `abort` consumed it.
+/// unless `commit` or `abort` consumed it, so a claim that is not used is
+/// given back at once: `#[must_use]` makes the compiler say so.
+#[must_use = "a claim that is dropped is aborted at once: write the payload, then commit()"]
 pub struct WriteClaim<'p, 'r> {
     producer: &'p mut Producer<'r>,
     pos: u64,

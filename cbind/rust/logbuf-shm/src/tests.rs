@@ -1,169 +1,74 @@
-//! Unit tests, with a minimal consumer written from spec section 7.
+//! Unit tests: the producer and the consumer against each other, against
+//! header values a test writes as another party would, and against
+//! spec/vectors.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::layout::*;
 use crate::testrec;
-use crate::{Discarded, Error, Mode, Ring, TryClaimError, TryWriteError};
+use crate::{
+    Consumer, CreateOptions, Discarded, Error, Mode, RecvError, Ring, Stuck, TryClaimError,
+    TryWriteError,
+};
+
+mod hostile;
 
 // ---------------------------------------------------------------- helpers
 
-struct TmpFile(PathBuf);
+pub(crate) struct TmpFile(pub(crate) PathBuf);
 impl Drop for TmpFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
 }
-fn tmp() -> TmpFile {
+pub(crate) fn tmp() -> TmpFile {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
-    TmpFile(std::env::temp_dir().join(format!("logbuf-shm-test-{}-{n}.ring", std::process::id())))
+    let path =
+        std::env::temp_dir().join(format!("logbuf-shm-test-{}-{n}.ring", std::process::id()));
+    let _ = std::fs::remove_file(&path); // a leftover of a run with our pid
+    TmpFile(path)
 }
 
-/// What the consumer found at `head`.
-#[derive(Debug, PartialEq)]
-enum Poll {
-    Record(Vec<u8>),
-    /// `head == tail`.
-    Empty,
-    /// A reservation not yet committed: word 0 or CLAIMED.
-    Pending(u64),
+/// Create a ring at `f` (the tests are the only parties: open's contract).
+pub(crate) fn create(f: &TmpFile, capacity: u64, mode: Mode) -> Ring {
+    unsafe { Ring::create(&f.0, capacity, mode) }.unwrap()
 }
 
-/// A validation failure of section 7 step 3.
-#[derive(Debug, PartialEq)]
-struct Corrupt {
-    check: &'static str,
-    pos: u64,
-    word: u64,
+/// Open the ring at `path`, as another process would.
+pub(crate) fn open(path: &std::path::Path) -> Result<Ring, Error> {
+    unsafe { Ring::open(path) }
 }
 
-/// Minimal single-threaded consumer (spec section 7, no parking/recovery).
-struct Consumer<'r> {
-    ring: &'r Ring,
-    head: u64,
-    tail: u64,
-}
-
-impl<'r> Consumer<'r> {
-    fn new(ring: &'r Ring) -> Self {
-        Consumer {
-            ring,
-            head: ring.head(),
-            tail: ring.tail(),
-        }
-    }
-
-    fn poll(&mut self) -> Result<Poll, Corrupt> {
-        let ring = self.ring;
-        let cap = ring.capacity();
-        let maxp = ring.max_payload() as u64;
-        loop {
-            let h = self.head;
-            let off = h & (cap - 1);
-            let w = ring.word_at(h).load(Ordering::Acquire);
-            if w == 0 || word_kind(w) == KIND_CLAIMED {
-                self.tail = ring.tail();
-                return Ok(if h == self.tail {
-                    Poll::Empty
-                } else {
-                    Poll::Pending(w)
-                });
-            }
-            let bad = |check| Corrupt {
-                check,
-                pos: h,
-                word: w,
-            };
-            let kind = word_kind(w);
-            let len = word_len(w);
-            if ![KIND_COMMITTED, KIND_PADDING, KIND_ABORTED, KIND_UNBLOCKED].contains(&kind)
-                || word_lap(w) != 0
-                || word_owner(w) != 0
-            {
-                return Err(bad("kind/lap/owner"));
-            }
-            let size = if kind == KIND_COMMITTED {
-                if len < 1 || len > maxp {
-                    return Err(bad("committed len"));
-                }
-                record_size(len)
-            } else {
-                if !len.is_multiple_of(8) || len < 8 {
-                    return Err(bad("skip len"));
-                }
-                if kind == KIND_ABORTED && len > record_size(maxp) {
-                    return Err(bad("aborted size"));
-                }
-                if kind == KIND_PADDING && off + len != cap {
-                    return Err(bad("padding end"));
-                }
-                len
-            };
-            if off + size > cap {
-                return Err(bad("crosses end"));
-            }
-            if size > self.tail.wrapping_sub(h) {
-                self.tail = ring.tail();
-                if size > self.tail.wrapping_sub(h) {
-                    return Err(bad("beyond tail"));
-                }
-            }
-            if self.tail.wrapping_sub(h) > cap {
-                return Err(bad("tail - head > capacity"));
-            }
-            let base = ring.base_ptr();
-            let data = unsafe { base.add(HEADER_SIZE + off as usize) };
-            let payload = (kind == KIND_COMMITTED).then(|| {
-                // SAFETY: inside the data area, committed (acquire above).
-                unsafe { std::slice::from_raw_parts(data.add(8), len as usize) }.to_vec()
-            });
-            // Release: zero, then publish head.
-            unsafe { std::ptr::write_bytes(data, 0, size as usize) };
-            self.head = h.wrapping_add(size);
-            ring.header_u64(OFF_HEAD)
-                .store(self.head, Ordering::Release);
-            if let Some(p) = payload {
-                ring.header_u64(OFF_READ_RECORDS)
-                    .fetch_add(1, Ordering::Relaxed);
-                ring.header_u64(OFF_READ_BYTES)
-                    .fetch_add(len, Ordering::Relaxed);
-                return Ok(Poll::Record(p));
-            }
-        }
-    }
-
-    /// All records up to the first gap.
-    fn drain(&mut self) -> Vec<Vec<u8>> {
-        let mut v = Vec::new();
-        while let Poll::Record(r) = self.poll().expect("corrupt") {
-            v.push(r);
-        }
-        v
-    }
+/// Every record ready, released.
+fn drain(c: &mut Consumer<'_>) -> Vec<Vec<u8>> {
+    let mut v = Vec::new();
+    c.read_batch(usize::MAX, |r| v.push(r.to_vec()))
+        .expect("corrupt");
+    v
 }
 
 fn entry32(ring: &Ring, i: usize, f: usize) -> u32 {
-    ring.header_u32(OFF_PRODUCER_TABLE + PRODUCER_ENTRY_SIZE * i + f)
-        .load(Ordering::SeqCst)
+    ring.ent32(i, f).load(Ordering::SeqCst)
 }
 fn entry64(ring: &Ring, i: usize, f: usize) -> u64 {
-    ring.header_u64(OFF_PRODUCER_TABLE + PRODUCER_ENTRY_SIZE * i + f)
-        .load(Ordering::SeqCst)
+    ring.ent64(i, f).load(Ordering::SeqCst)
 }
 fn set_entry32(ring: &Ring, i: usize, f: usize, v: u32) {
-    ring.header_u32(OFF_PRODUCER_TABLE + PRODUCER_ENTRY_SIZE * i + f)
-        .store(v, Ordering::SeqCst)
+    ring.ent32(i, f).store(v, Ordering::SeqCst)
 }
 fn set_entry64(ring: &Ring, i: usize, f: usize, v: u64) {
-    ring.header_u64(OFF_PRODUCER_TABLE + PRODUCER_ENTRY_SIZE * i + f)
-        .store(v, Ordering::SeqCst)
+    ring.ent64(i, f).store(v, Ordering::SeqCst)
 }
 fn set_positions(ring: &Ring, pos: u64) {
-    ring.header_u64(OFF_HEAD).store(pos, Ordering::SeqCst);
-    ring.header_u64(OFF_TAIL).store(pos, Ordering::SeqCst);
+    ring.h64(OFF_HEAD).store(pos, Ordering::SeqCst);
+    ring.h64(OFF_TAIL).store(pos, Ordering::SeqCst);
+}
+fn word_at(ring: &Ring, pos: u64) -> u64 {
+    ring.word_at(pos).load(Ordering::SeqCst)
 }
 
 // ---------------------------------------------------------------- open
@@ -171,16 +76,89 @@ fn set_positions(ring: &Ring, pos: u64) {
 #[test]
 fn create_then_open() {
     let f = tmp();
-    let r = Ring::create(&f.0, 1024, Mode::Mpsc).unwrap();
-    assert_eq!(r.header_u64(0).load(Ordering::SeqCst), MAGIC);
+    let r = create(&f, 1024, Mode::Mpsc);
+    assert_eq!(r.h64(0).load(Ordering::SeqCst), MAGIC);
     let bytes = std::fs::read(&f.0).unwrap();
     assert_eq!(&bytes[..8], b"LOGBUF\x00\x01");
     assert_eq!(bytes.len(), 4096 + 1024);
-    let o = Ring::open(&f.0).unwrap();
+    let o = open(&f.0).unwrap();
     assert_eq!(o.capacity(), 1024);
     assert_eq!(o.max_payload(), 128);
     assert_eq!(o.mode(), Mode::Mpsc);
-    assert!(Ring::open_expect(&f.0, Mode::Mpsc).is_ok());
+    assert!(unsafe { Ring::open_expect(&f.0, Mode::Mpsc) }.is_ok());
+    // no temporary file left beside it
+    let dir = f.0.parent().unwrap();
+    let stem = f.0.file_name().unwrap().to_string_lossy().into_owned();
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!(".{stem}.tmp"))
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// Creating over a ring file that a live process has mapped must not
+/// truncate it under that process: plain `create` refuses the path, and
+/// `overwrite` renames a new file over the name, leaving the old one (and
+/// its mapping) as it was.
+#[test]
+fn create_never_truncates_a_mapped_file() {
+    let f = tmp();
+    let old = create(&f, 1024, Mode::Spsc);
+    let mut p = old.producer().unwrap();
+    p.try_write(b"kept").unwrap();
+    let e = unsafe { Ring::create(&f.0, 1024, Mode::Spsc) }.unwrap_err();
+    match &e {
+        Error::Io { op, path, source } => {
+            assert_eq!((*op, path), ("create ring file", &f.0));
+            assert_eq!(source.kind(), std::io::ErrorKind::AlreadyExists);
+        }
+        e => panic!("{e}"),
+    }
+    // The live mapping still holds its ring and its record.
+    assert_eq!(old.h64(OFF_MAGIC).load(Ordering::SeqCst), MAGIC);
+    assert_eq!(old.tail(), 16);
+    let opts = CreateOptions::new().overwrite(true).permissions(0o640);
+    let new = unsafe { Ring::create_with(&f.0, 256, Mode::Mpsc, &opts) }.unwrap();
+    assert_eq!((new.capacity(), new.tail()), (256, 0));
+    assert_eq!(old.tail(), 16);
+    assert_eq!(old.h64(OFF_CAPACITY).load(Ordering::SeqCst), 1024);
+    let mut c = old.consumer().unwrap();
+    assert_eq!(drain(&mut c), vec![b"kept".to_vec()]);
+    // The name is the new ring's, with exactly the bits asked for.
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(&f.0).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
+    assert_eq!(open(&f.0).unwrap().capacity(), 256);
+}
+
+#[test]
+fn io_error_keeps_the_path_and_prints_its_source_once() {
+    use std::error::Error as _;
+    let path = std::path::Path::new("/nonexistent/dir/app.ring");
+    let e = open(path).unwrap_err();
+    let shown = e.to_string();
+    let source = e.source().expect("the OS error is the source");
+    assert_eq!(shown, "logbuf: open ring file /nonexistent/dir/app.ring");
+    assert!(!shown.contains(&source.to_string()), "{shown}");
+    assert_eq!(
+        source.downcast_ref::<std::io::Error>().unwrap().kind(),
+        std::io::ErrorKind::NotFound
+    );
+    assert!(matches!(e, Error::Io { ref path, .. } if path.ends_with("app.ring")));
+    // a directory is not a ring file
+    let e = open(&std::env::temp_dir()).unwrap_err();
+    assert!(e.to_string().starts_with("logbuf: "), "{e}");
+}
+
+#[test]
+fn rust_version_is_declared() {
+    let v = env!("CARGO_PKG_RUST_VERSION");
+    assert!(!v.is_empty(), "Cargo.toml declares no rust-version");
 }
 
 #[test]
@@ -188,75 +166,175 @@ fn open_checks_in_order() {
     let f = tmp();
     // 1: too small
     std::fs::write(&f.0, [0u8; 100]).unwrap();
-    assert!(matches!(
-        Ring::open(&f.0),
-        Err(Error::TooSmall { len: 100 })
-    ));
-    let r = Ring::create(&f.0, 256, Mode::Spsc).unwrap();
+    assert!(matches!(open(&f.0), Err(Error::TooSmall { len: 100 })));
+    std::fs::remove_file(&f.0).unwrap();
+    let r = create(&f, 256, Mode::Spsc);
     let e = |r: Result<Ring, Error>| r.unwrap_err().to_string();
     // 2 before 3: both broken, magic reported
-    r.header_u32(OFF_VERSION).store(7, Ordering::SeqCst);
-    r.header_u64(OFF_MAGIC).store(1, Ordering::SeqCst);
-    assert!(e(Ring::open(&f.0)).contains("check 2 (magic)"));
-    r.header_u64(OFF_MAGIC).store(MAGIC, Ordering::SeqCst);
-    assert!(matches!(
-        Ring::open(&f.0),
-        Err(Error::BadVersion { found: 7 })
-    ));
-    r.header_u32(OFF_VERSION).store(1, Ordering::SeqCst);
+    r.h32(OFF_VERSION).store(7, Ordering::SeqCst);
+    r.h64(OFF_MAGIC).store(1, Ordering::SeqCst);
+    assert!(e(open(&f.0)).contains("check 2 (magic)"));
+    r.h64(OFF_MAGIC).store(MAGIC, Ordering::SeqCst);
+    assert!(matches!(open(&f.0), Err(Error::BadVersion { found: 7 })));
+    r.h32(OFF_VERSION).store(1, Ordering::SeqCst);
     // 4
     for (off, good) in [
         (OFF_HEADER_SIZE, 4096),
         (OFF_LINE_SIZE, 128),
         (OFF_PRODUCER_SLOTS, 32),
     ] {
-        r.header_u32(off).store(64, Ordering::SeqCst);
-        assert!(e(Ring::open(&f.0)).contains("check 4"));
-        r.header_u32(off).store(good, Ordering::SeqCst);
+        r.h32(off).store(64, Ordering::SeqCst);
+        assert!(e(open(&f.0)).contains("check 4"));
+        r.h32(off).store(good, Ordering::SeqCst);
     }
     // 5
     for bad in [0u64, 32, 96, 1 << 32] {
-        r.header_u64(OFF_CAPACITY).store(bad, Ordering::SeqCst);
-        assert!(matches!(Ring::open(&f.0), Err(Error::BadCapacity { .. })));
+        r.h64(OFF_CAPACITY).store(bad, Ordering::SeqCst);
+        assert!(matches!(open(&f.0), Err(Error::BadCapacity { .. })));
     }
-    r.header_u64(OFF_CAPACITY).store(512, Ordering::SeqCst);
+    r.h64(OFF_CAPACITY).store(512, Ordering::SeqCst);
     assert!(matches!(
-        Ring::open(&f.0),
+        open(&f.0),
         Err(Error::Truncated {
             len: 4352,
             capacity: 512
         })
     ));
-    r.header_u64(OFF_CAPACITY).store(256, Ordering::SeqCst);
+    r.h64(OFF_CAPACITY).store(256, Ordering::SeqCst);
     // 6
-    r.header_u32(OFF_FLAGS).store(3, Ordering::SeqCst);
+    r.h32(OFF_FLAGS).store(3, Ordering::SeqCst);
+    assert!(matches!(open(&f.0), Err(Error::BadFlags { flags: 3 })));
+    r.h32(OFF_FLAGS).store(0, Ordering::SeqCst);
     assert!(matches!(
-        Ring::open(&f.0),
-        Err(Error::BadFlags { flags: 3 })
-    ));
-    r.header_u32(OFF_FLAGS).store(0, Ordering::SeqCst);
-    assert!(matches!(
-        Ring::open_expect(&f.0, Mode::Mpsc),
+        unsafe { Ring::open_expect(&f.0, Mode::Mpsc) },
         Err(Error::WrongMode {
             expected: Mode::Mpsc,
             found: Mode::Spsc
         })
     ));
     // 7
-    r.header_u64(OFF_HEAD).store(4, Ordering::SeqCst);
-    r.header_u64(OFF_TAIL).store(4, Ordering::SeqCst);
-    assert!(e(Ring::open(&f.0)).contains("check 7"));
-    r.header_u64(OFF_HEAD).store(8, Ordering::SeqCst);
-    r.header_u64(OFF_TAIL).store(8 + 264, Ordering::SeqCst);
-    assert!(matches!(Ring::open(&f.0), Err(Error::BadPositions { .. })));
+    let corrupt = |field: &str, value: u64| match open(&f.0) {
+        Err(Error::Corrupt(c)) => assert_eq!((c.field(), c.value()), (field, value), "{c}"),
+        other => panic!("{other:?}"),
+    };
+    set_positions(&r, 4);
+    corrupt("head", 4);
+    r.h64(OFF_HEAD).store(8, Ordering::SeqCst);
+    corrupt("tail", 4);
+    r.h64(OFF_TAIL).store(8 + 264, Ordering::SeqCst);
+    corrupt("tail", 272);
     // tail - head is computed mod 2^64
-    r.header_u64(OFF_HEAD).store(u64::MAX - 7, Ordering::SeqCst);
-    r.header_u64(OFF_TAIL).store(248, Ordering::SeqCst);
-    assert!(Ring::open(&f.0).is_ok());
+    r.h64(OFF_HEAD).store(u64::MAX - 7, Ordering::SeqCst);
+    r.h64(OFF_TAIL).store(248, Ordering::SeqCst);
+    assert!(open(&f.0).is_ok());
     assert!(matches!(
-        Ring::create(&f.0, 100, Mode::Spsc),
+        unsafe { Ring::create(&tmp().0, 100, Mode::Spsc) },
         Err(Error::InvalidCapacity { capacity: 100 })
     ));
+}
+
+/// layout.rs is written by hand from the spec's tables: every field of the
+/// header, entry and word tables is there, at the spec's offset and size.
+#[test]
+fn layout_matches_spec_tables() {
+    let spec = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../spec/PROTOCOL.md"),
+    )
+    .unwrap();
+    let table = |name: &str| -> Vec<Vec<String>> {
+        let begin = format!("<!-- {name}:begin -->");
+        let end = format!("<!-- {name}:end -->");
+        let t = &spec[spec.find(&begin).unwrap() + begin.len()..spec.find(&end).unwrap()];
+        t.lines()
+            .filter(|l| l.starts_with('|') && !l.starts_with("|--") && !l.starts_with("|-"))
+            .skip(1)
+            .map(|l| {
+                l.trim_matches('|')
+                    .split('|')
+                    .map(|c| c.trim().to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    let num = |s: &str| -> usize {
+        let s = s.trim_start_matches('+');
+        match s.strip_prefix("0x") {
+            Some(h) => usize::from_str_radix(h, 16).unwrap(),
+            None => s.parse().unwrap(),
+        }
+    };
+    let header: &[(&str, usize, usize)] = &[
+        ("magic", OFF_MAGIC, 8),
+        ("version", OFF_VERSION, 4),
+        ("header_size", OFF_HEADER_SIZE, 4),
+        ("capacity", OFF_CAPACITY, 8),
+        ("flags", OFF_FLAGS, 4),
+        ("line_size", OFF_LINE_SIZE, 4),
+        ("producer_slots", OFF_PRODUCER_SLOTS, 4),
+        ("head", OFF_HEAD, 8),
+        ("read_records", OFF_READ_RECORDS, 8),
+        ("read_bytes", OFF_READ_BYTES, 8),
+        ("unblocks", OFF_UNBLOCKS, 8),
+        ("tail", OFF_TAIL, 8),
+        ("full_events", OFF_FULL_EVENTS, 8),
+        ("aborts", OFF_ABORTS, 8),
+        ("consumer_pid", OFF_CONSUMER_PID, 4),
+        ("consumer_state", OFF_CONSUMER_STATE, 4),
+        ("consumer_start", OFF_CONSUMER_START, 8),
+        ("consumer_heartbeat", OFF_CONSUMER_HEARTBEAT, 8),
+        ("consumer_wait", OFF_CONSUMER_WAIT, 4),
+        (
+            "producer table",
+            OFF_PRODUCER_TABLE,
+            PRODUCER_ENTRY_SIZE * PRODUCER_SLOTS,
+        ),
+    ];
+    let rows = table("header-table");
+    assert_eq!(rows.len(), header.len(), "{rows:?}");
+    for (row, &(name, off, size)) in rows.iter().zip(header) {
+        assert_eq!(
+            (row[2].as_str(), num(&row[0]), num(&row[1])),
+            (name, off, size)
+        );
+    }
+    let entry: &[(&str, usize, usize)] = &[
+        ("pid", ENT_PID, 4),
+        ("state", ENT_STATE, 4),
+        ("start", ENT_START, 8),
+        ("heartbeat", ENT_HEARTBEAT, 8),
+        ("records", ENT_RECORDS, 8),
+        ("bytes", ENT_BYTES, 8),
+    ];
+    let rows = table("slot-table");
+    assert_eq!(rows.len(), entry.len(), "{rows:?}");
+    for (row, &(name, off, size)) in rows.iter().zip(entry) {
+        assert_eq!(
+            (row[2].as_str(), num(&row[0]), num(&row[1])),
+            (name, off, size)
+        );
+    }
+    let kinds = table("kind-table");
+    let want = [
+        ("EMPTY", KIND_EMPTY),
+        ("CLAIMED", KIND_CLAIMED),
+        ("COMMITTED", KIND_COMMITTED),
+        ("PADDING", KIND_PADDING),
+        ("ABORTED", KIND_ABORTED),
+        ("UNBLOCKED", KIND_UNBLOCKED),
+    ];
+    assert_eq!(kinds.len(), want.len());
+    for (row, (name, k)) in kinds.iter().zip(want) {
+        assert_eq!((row[1].as_str(), num(&row[0]) as u64), (name, k));
+    }
+    let w = word(0xAB, 0xCD, 0x1234, 0x5678_9ABC);
+    assert_eq!(
+        w, 0xABCD_1234_5678_9ABC,
+        "word-table: kind 56-63, owner 48-55, lap 32-47, len 0-31"
+    );
+    assert_eq!(table("word-table").len(), 4);
+    assert!(spec.contains(&format!(
+        "| 0x008 | 4 | version | creator | protocol version, `{VERSION}`"
+    )));
 }
 
 // ---------------------------------------------------------------- produce
@@ -264,15 +342,16 @@ fn open_checks_in_order() {
 #[test]
 fn claim_commit_abort() {
     let f = tmp();
-    let ring = Ring::create(&f.0, 1024, Mode::Spsc).unwrap();
-    let mut c = Consumer::new(&ring);
+    let ring = create(&f, 1024, Mode::Spsc);
+    let mut c = ring.consumer().unwrap();
     {
         let mut p = ring.producer().unwrap();
         assert_eq!(p.owner_id(), 1);
         let mut cl = p.try_claim(10).unwrap();
         assert_eq!(cl.len(), 10);
         cl.copy_from_slice(b"0123456789");
-        assert_eq!(c.poll(), Ok(Poll::Pending(cl.stamp())));
+        assert_eq!(word_at(&ring, cl.position()), cl.stamp());
+        assert_eq!(drain(&mut c), Vec::<Vec<u8>>::new(), "CLAIMED: nothing yet");
         cl.commit().unwrap();
         p.try_claim(5).unwrap().abort();
         p.try_write(b"xyz").unwrap();
@@ -285,18 +364,19 @@ fn claim_commit_abort() {
         assert_eq!(ring.aborts(), 2);
     }
     assert_eq!(
-        c.drain(),
+        drain(&mut c),
         vec![b"0123456789".to_vec(), b"xyz".to_vec(), b"last".to_vec()]
     );
-    assert_eq!(c.poll(), Ok(Poll::Empty));
+    assert_eq!(drain(&mut c).len(), 0);
     assert_eq!(ring.head(), ring.tail());
     // 24 + 16 + 16 + 16 + 16
     assert_eq!(ring.tail(), 88);
     // statistics: producer table and consumer side
+    let s = ring.stats();
+    assert_eq!((s.records_written, s.bytes_written), (3, 17));
+    assert_eq!((s.records_read, s.bytes_read), (3, 17));
+    assert_eq!((s.aborts, s.used, s.free, s.producers), (2, 0, 1024, 0));
     assert_eq!(entry64(&ring, 0, ENT_RECORDS), 3);
-    assert_eq!(entry64(&ring, 0, ENT_BYTES), 17);
-    assert_eq!(ring.header_u64(OFF_READ_RECORDS).load(Ordering::SeqCst), 3);
-    assert_eq!(ring.header_u64(OFF_READ_BYTES).load(Ordering::SeqCst), 17);
     // data area zeroed again by the consumer
     let all = std::fs::read(&f.0).unwrap();
     assert!(all[4096..].iter().all(|&b| b == 0));
@@ -306,29 +386,23 @@ fn claim_commit_abort() {
 fn wrap_with_padding() {
     for mode in [Mode::Spsc, Mode::Mpsc] {
         let f = tmp();
-        let ring = Ring::create(&f.0, 256, mode).unwrap();
-        let mut c = Consumer::new(&ring);
+        let ring = create(&f, 256, mode);
+        let mut c = ring.consumer().unwrap();
         let mut p = ring.producer().unwrap();
         // payload 32 -> record 40; six of them end at offset 240
         for i in 0..6u8 {
             p.try_write(&[i; 32]).unwrap();
-            assert_eq!(c.drain(), vec![vec![i; 32]]);
+            assert_eq!(drain(&mut c), vec![vec![i; 32]]);
         }
         assert_eq!(ring.tail(), 240);
         let mut cl = p.try_claim(32).unwrap();
         assert_eq!(cl.position(), 256);
         assert_eq!(ring.tail(), 296);
-        assert_eq!(
-            ring.word_at(240).load(Ordering::SeqCst),
-            word(KIND_PADDING, 0, 0, 16)
-        );
-        assert_eq!(
-            ring.word_at(256).load(Ordering::SeqCst),
-            word(KIND_CLAIMED, 1, 1, 32)
-        );
+        assert_eq!(word_at(&ring, 240), word(KIND_PADDING, 0, 0, 16));
+        assert_eq!(word_at(&ring, 256), word(KIND_CLAIMED, 1, 1, 32));
         cl.fill(9);
         cl.commit().unwrap();
-        assert_eq!(c.drain(), vec![vec![9; 32]]);
+        assert_eq!(drain(&mut c), vec![vec![9; 32]]);
         assert_eq!(ring.head(), 296);
         assert!(std::fs::read(&f.0).unwrap()[4096..].iter().all(|&b| b == 0));
     }
@@ -337,20 +411,18 @@ fn wrap_with_padding() {
 #[test]
 fn exact_fit_at_end() {
     let f = tmp();
-    let ring = Ring::create(&f.0, 256, Mode::Spsc).unwrap();
-    let mut c = Consumer::new(&ring);
+    let ring = create(&f, 256, Mode::Spsc);
+    let mut c = ring.consumer().unwrap();
     let mut p = ring.producer().unwrap();
     // payload 24 -> record 32: eight fill the ring exactly
     for i in 0..8u8 {
         p.try_write(&[i + 1; 24]).unwrap();
     }
     assert_eq!(ring.tail(), 256);
-    let words: Vec<u64> = (0..8)
-        .map(|i| ring.word_at(i * 32).load(Ordering::SeqCst))
-        .collect();
+    let words: Vec<u64> = (0..8).map(|i| word_at(&ring, i * 32)).collect();
     assert!(words.iter().all(|&w| w == word(KIND_COMMITTED, 0, 0, 24)));
     assert_eq!(p.try_claim(1).unwrap_err(), TryClaimError::Full);
-    assert_eq!(c.drain().len(), 8);
+    assert_eq!(drain(&mut c).len(), 8);
     let cl = p.try_claim(24).unwrap();
     assert_eq!(cl.position(), 256);
     assert_eq!(cl.stamp(), word(KIND_CLAIMED, 1, 1, 24));
@@ -359,20 +431,20 @@ fn exact_fit_at_end() {
     for _ in 0..6 {
         p.try_write(&[1; 24]).unwrap();
     }
-    assert_eq!(c.drain().len(), 7);
+    assert_eq!(drain(&mut c).len(), 7);
     let cl = p.try_claim(24).unwrap();
     assert_eq!(cl.position(), 256 + 224);
     assert_eq!(ring.tail(), 512);
     cl.commit().unwrap();
-    assert_eq!(c.drain(), vec![vec![0; 24]]);
+    assert_eq!(drain(&mut c), vec![vec![0; 24]]);
 }
 
 #[test]
 fn full_then_space() {
     for mode in [Mode::Spsc, Mode::Mpsc] {
         let f = tmp();
-        let ring = Ring::create(&f.0, 256, mode).unwrap();
-        let mut c = Consumer::new(&ring);
+        let ring = create(&f, 256, mode);
+        let mut c = ring.consumer().unwrap();
         let mut p = ring.producer().unwrap();
         let mut n = 0;
         loop {
@@ -388,19 +460,18 @@ fn full_then_space() {
         assert_eq!(ring.full_events(), 1);
         assert_eq!(p.try_claim(1).unwrap_err(), TryClaimError::Full);
         assert_eq!(ring.full_events(), 2);
-        assert!(matches!(c.poll(), Ok(Poll::Record(_))));
+        assert_eq!(c.read_batch(1, |_| {}), Ok(1));
         // one record released: 32 bytes free again, 33+ still full
         assert_eq!(p.try_claim(32).unwrap_err(), TryClaimError::Full);
         p.try_write(&[8; 24]).unwrap();
-        assert_eq!(c.drain().len(), 8);
+        assert_eq!(drain(&mut c).len(), 8);
         // stats were published when head was reloaded
         assert_eq!(entry64(&ring, 0, ENT_RECORDS), 8);
         // consumer closed: Closed instead of Full
         for _ in 0..8 {
             p.try_write(&[1; 24]).unwrap();
         }
-        ring.header_u32(OFF_CONSUMER_STATE)
-            .store(STATE_CLOSED, Ordering::SeqCst);
+        drop(c);
         assert_eq!(p.try_claim(8).unwrap_err(), TryClaimError::Closed);
     }
 }
@@ -408,7 +479,7 @@ fn full_then_space() {
 #[test]
 fn zero_length_and_too_large() {
     let f = tmp();
-    let ring = Ring::create(&f.0, 1024, Mode::Mpsc).unwrap();
+    let ring = create(&f, 1024, Mode::Mpsc);
     let mut p = ring.producer().unwrap();
     assert_eq!(p.try_claim(0).unwrap_err(), TryClaimError::ZeroLength);
     assert_eq!(p.try_claim(129).unwrap_err(), TryClaimError::TooLarge);
@@ -427,18 +498,18 @@ fn zero_length_and_too_large() {
 #[test]
 fn stamps_and_lap() {
     let f = tmp();
-    let ring = Ring::create(&f.0, 256, Mode::Mpsc).unwrap();
+    let ring = create(&f, 256, Mode::Mpsc);
     // second producer: owner id 2
     let _p1 = ring.producer().unwrap();
     // start at lap 0xFFFF, offset 224
     set_positions(&ring, (0xFFFF << 8) + 224);
-    let mut c = Consumer::new(&ring);
+    let mut c = ring.consumer().unwrap();
     let mut p = ring.producer().unwrap();
     assert_eq!(p.owner_id(), 2);
     let cl = p.try_claim(17).unwrap();
     let s = cl.stamp();
     assert_eq!(s, word(KIND_CLAIMED, 2, 0xFFFF, 17));
-    assert_eq!(ring.word_at(cl.position()).load(Ordering::SeqCst), s);
+    assert_eq!(word_at(&ring, cl.position()), s);
     assert_eq!(word_kind(s), 1);
     assert_eq!(word_owner(s), 2);
     assert_eq!(word_lap(s), 0xFFFF);
@@ -449,16 +520,18 @@ fn stamps_and_lap() {
     assert_eq!(cl.position(), 0x10000 << 8);
     assert_eq!(word_lap(cl.stamp()), 0);
     cl.commit().unwrap();
-    assert_eq!(c.drain().len(), 2);
+    assert_eq!(drain(&mut c).len(), 2);
+    drop(c);
     // positions wrapping past 2^64
     set_positions(&ring, 0u64.wrapping_sub(48));
-    let mut c = Consumer::new(&ring);
+    let mut c = ring.consumer().unwrap();
+    let mut p = ring.producer().unwrap();
     for i in 0..20u8 {
         let mut cl = p.try_claim(25).unwrap();
         assert_eq!(word_lap(cl.stamp()), (cl.position() >> 8) & 0xFFFF);
         cl.fill(i);
         cl.commit().unwrap();
-        assert_eq!(c.drain(), vec![vec![i; 25]]);
+        assert_eq!(drain(&mut c), vec![vec![i; 25]]);
     }
     assert!(ring.tail() < 1024);
 }
@@ -466,8 +539,8 @@ fn stamps_and_lap() {
 #[test]
 fn mpsc_commit_discarded_after_recovery() {
     let f = tmp();
-    let ring = Ring::create(&f.0, 1024, Mode::Mpsc).unwrap();
-    let mut c = Consumer::new(&ring);
+    let ring = create(&f, 1024, Mode::Mpsc);
+    let mut c = ring.consumer().unwrap();
     let mut p = ring.producer().unwrap();
     let mut cl = p.try_claim(20).unwrap();
     cl.fill(3);
@@ -488,9 +561,9 @@ fn mpsc_commit_discarded_after_recovery() {
     let unb = word(KIND_UNBLOCKED, 0, 0, 16);
     ring.word_at(pos).store(unb, Ordering::SeqCst);
     cl.abort();
-    assert_eq!(ring.word_at(pos).load(Ordering::SeqCst), unb);
+    assert_eq!(word_at(&ring, pos), unb);
     p.try_write(b"after").unwrap();
-    assert_eq!(c.drain(), vec![b"after".to_vec()]);
+    assert_eq!(drain(&mut c), vec![b"after".to_vec()]);
     assert_eq!(
         p.try_write(b"x").map(|_| ()),
         Ok(()),
@@ -503,7 +576,7 @@ fn mpsc_threads() {
     const THREADS: u32 = 4;
     const PER: u64 = 20_000;
     let f = tmp();
-    let ring = Ring::create(&f.0, 4096, Mode::Mpsc).unwrap();
+    let ring = create(&f, 4096, Mode::Mpsc);
     let owners = std::thread::scope(|s| {
         let hs: Vec<_> = (0..THREADS)
             .map(|id| {
@@ -537,23 +610,17 @@ fn mpsc_threads() {
                 })
             })
             .collect();
-        let mut c = Consumer::new(&ring);
+        let mut c = ring.consumer().unwrap();
         let mut next = [0u64; THREADS as usize];
         let mut got = 0;
-        let deadline = Instant::now() + Duration::from_secs(60);
         while got < THREADS as u64 * PER {
-            match c.poll().unwrap() {
-                Poll::Record(r) => {
-                    let (id, seq) = testrec::check(&r).unwrap();
-                    assert_eq!(seq, next[id as usize], "producer {id} order");
-                    next[id as usize] += 1;
-                    got += 1;
-                }
-                _ => {
-                    assert!(Instant::now() < deadline, "stuck");
-                    std::thread::yield_now();
-                }
-            }
+            let r = c.recv_batch(64, Some(Duration::from_secs(60)), |r| {
+                let (id, seq) = testrec::check(&r).unwrap();
+                assert_eq!(seq, next[id as usize], "producer {id} order");
+                next[id as usize] += 1;
+                got += 1;
+            });
+            assert!(r.is_ok(), "{r:?} after {got}");
         }
         hs.into_iter()
             .map(|h| h.join().unwrap())
@@ -574,14 +641,58 @@ fn mpsc_threads() {
     assert_eq!(ring.head(), ring.tail());
 }
 
+/// A producer that owns its ring through an `Arc` moves to a `'static`
+/// thread; so does a consumer.
+#[test]
+fn owned_producer_and_consumer_on_static_threads() {
+    let f = tmp();
+    let ring = Arc::new(create(&f, 4096, Mode::Mpsc));
+    let producers: Vec<_> = (0..2u8)
+        .map(|i| {
+            let mut p = ring.producer_owned().unwrap();
+            std::thread::spawn(move || {
+                for _ in 0..1000 {
+                    while let Err(TryWriteError::Claim(TryClaimError::Full)) = p.try_write(&[i; 40])
+                    {
+                        std::thread::yield_now();
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut c = ring.consumer_owned().unwrap();
+    let consumer = std::thread::spawn(move || {
+        let mut n = [0u32; 2];
+        loop {
+            match c.recv_batch(100, Some(Duration::from_secs(60)), |r| {
+                n[r[0] as usize] += 1
+            }) {
+                Ok(_) => {}
+                Err(RecvError::EndOfStream) => return n,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    });
+    for p in producers {
+        p.join().unwrap();
+    }
+    assert_eq!(consumer.join().unwrap(), [1000, 1000]);
+    drop(f);
+    assert_eq!(
+        Arc::strong_count(&ring),
+        1,
+        "the threads gave their hold back"
+    );
+}
+
 #[test]
 fn wake_parked_consumer() {
     let f = tmp();
-    let ring = Ring::create(&f.0, 1024, Mode::Spsc).unwrap();
+    let ring = create(&f, 1024, Mode::Spsc);
     let mut p = ring.producer().unwrap();
     // no parked consumer: the word stays 0
     p.try_write(b"a").unwrap();
-    let wait = ring.header_u32(OFF_CONSUMER_WAIT);
+    let wait = ring.h32(OFF_CONSUMER_WAIT);
     assert_eq!(wait.load(Ordering::SeqCst), 0);
     woken_by(&ring, || p.try_write(b"b").unwrap());
 }
@@ -589,7 +700,7 @@ fn wake_parked_consumer() {
 #[test]
 fn producer_table() {
     let f = tmp();
-    let ring = Ring::create(&f.0, 1024, Mode::Mpsc).unwrap();
+    let ring = create(&f, 1024, Mode::Mpsc);
     let (pid, start) = crate::proc::me();
     assert!(start > 0);
     let mut p1 = ring.producer().unwrap();
@@ -599,6 +710,7 @@ fn producer_table() {
     assert_eq!(entry32(&ring, 0, ENT_STATE), STATE_ATTACHED);
     assert_eq!(entry64(&ring, 0, ENT_START), start);
     assert!(entry64(&ring, 0, ENT_HEARTBEAT) > 0);
+    assert_eq!(ring.stats().producers, 2);
     p1.try_write(b"hello").unwrap();
     drop(p1);
     assert_eq!(entry32(&ring, 0, ENT_STATE), STATE_CLOSED);
@@ -635,8 +747,8 @@ fn producer_table() {
 #[test]
 fn spsc_single_producer() {
     let f = tmp();
-    let ring = Ring::create(&f.0, 1024, Mode::Spsc).unwrap();
-    let mut c = Consumer::new(&ring);
+    let ring = create(&f, 1024, Mode::Spsc);
+    let mut c = ring.consumer().unwrap();
     let mut p = ring.producer().unwrap();
     p.try_write(b"one").unwrap();
     assert!(matches!(
@@ -646,41 +758,367 @@ fn spsc_single_producer() {
     assert_eq!(entry32(&ring, 1, ENT_STATE), STATE_CLOSED);
     drop(p);
     // a later producer (another process, say) resumes from tail
-    let other = Ring::open_expect(&f.0, Mode::Spsc).unwrap();
+    let other = unsafe { Ring::open_expect(&f.0, Mode::Spsc) }.unwrap();
     let mut p = other.producer().unwrap();
     p.try_write(b"two").unwrap();
-    assert_eq!(c.drain(), vec![b"one".to_vec(), b"two".to_vec()]);
+    assert_eq!(drain(&mut c), vec![b"one".to_vec(), b"two".to_vec()]);
+}
+
+// ---------------------------------------------------------------- corruption
+
+/// A `head` another party broke is reported as corrupt, naming the field,
+/// not as a ring that stays full forever.
+#[test]
+fn broken_head_is_corrupt_not_full() {
+    for mode in [Mode::Spsc, Mode::Mpsc] {
+        let f = tmp();
+        let ring = create(&f, 256, mode);
+        let mut p = ring.producer().unwrap();
+        while p.try_write(&[1; 24]).is_ok() {}
+        for bad in [4u64, 256 + 8, 1 << 40, u64::MAX - 7] {
+            ring.h64(OFF_HEAD).store(bad, Ordering::SeqCst);
+            match p.try_claim(8) {
+                Err(TryClaimError::Corrupt(e)) => {
+                    assert_eq!(
+                        (e.field(), e.offset(), e.value()),
+                        ("head", 0x80, bad),
+                        "{e}"
+                    );
+                    assert!(e.to_string().contains("head at offset 0x080"), "{e}");
+                }
+                other => panic!("{mode} head {bad}: {other:?}"),
+            }
+        }
+        // Mended, the producer goes on.
+        ring.h64(OFF_HEAD).store(256, Ordering::SeqCst);
+        p.try_write(&[2; 24]).unwrap();
+        // And at attach.
+        drop(p);
+        ring.h64(OFF_HEAD).store(12, Ordering::SeqCst);
+        assert!(matches!(ring.producer(), Err(Error::Corrupt(e)) if e.field() == "head"));
+        assert!(matches!(ring.consumer(), Err(Error::Corrupt(e)) if e.field() == "head"));
+    }
+}
+
+#[test]
+fn broken_tail_is_corrupt() {
+    let f = tmp();
+    let ring = create(&f, 256, Mode::Mpsc);
+    let mut p = ring.producer().unwrap();
+    ring.h64(OFF_TAIL).store(12, Ordering::SeqCst);
+    assert!(matches!(p.try_claim(8), Err(TryClaimError::Corrupt(e)) if e.field() == "tail"));
+    // far ahead of head, and staying there: head is named (MPSC cannot
+    // tell which of the two is wrong; the producer names what it reloaded)
+    ring.h64(OFF_TAIL).store(5 * 256, Ordering::SeqCst);
+    assert!(matches!(p.try_claim(8), Err(TryClaimError::Corrupt(e)) if e.field() == "head"));
+    // the consumer names tail
+    ring.h64(OFF_TAIL).store(0, Ordering::SeqCst);
+    let mut c = ring.consumer().unwrap();
+    p.try_write(b"x").unwrap();
+    ring.h64(OFF_TAIL).store(4, Ordering::SeqCst);
+    let e = c.read_batch(8, |_| {}).unwrap_err();
+    assert_eq!((e.field(), e.value()), ("tail", 4));
+    assert_eq!(c.read_batch(8, |_| {}), Err(e), "sticky");
+    assert_eq!(c.err(), Some(e));
+}
+
+#[test]
+fn unknown_consumer_state_is_corrupt() {
+    let f = tmp();
+    let ring = create(&f, 256, Mode::Spsc);
+    let mut p = ring.producer().unwrap();
+    while p.try_write(&[1; 24]).is_ok() {}
+    ring.h32(OFF_CONSUMER_STATE).store(9, Ordering::SeqCst);
+    assert!(matches!(
+        p.try_claim(8),
+        Err(TryClaimError::Corrupt(e)) if e.field() == "consumer_state" && e.value() == 9
+    ));
 }
 
 #[test]
 fn consumer_validation() {
     let f = tmp();
-    let ring = Ring::create(&f.0, 256, Mode::Spsc).unwrap();
-    let cases: [(u64, &str); 7] = [
-        (word(0x03, 0, 0, 8), "kind/lap/owner"),
-        (word(KIND_COMMITTED, 1, 0, 8), "kind/lap/owner"),
-        (word(KIND_COMMITTED, 0, 0, 33), "committed len"),
-        (word(KIND_ABORTED, 0, 0, 12), "skip len"),
-        (word(KIND_ABORTED, 0, 0, 48), "aborted size"),
-        (word(KIND_PADDING, 0, 0, 16), "padding end"),
-        (word(KIND_UNBLOCKED, 0, 0, 64), "beyond tail"),
+    let ring = create(&f, 256, Mode::Spsc);
+    let cases: [(u64, &str); 8] = [
+        (word(0x03, 0, 0, 8), "unknown kind"),
+        (word(KIND_COMMITTED, 1, 0, 8), "lap or owner bits"),
+        (word(KIND_COMMITTED, 0, 3, 8), "lap or owner bits"),
+        (word(KIND_COMMITTED, 0, 0, 33), "payload length"),
+        (word(KIND_ABORTED, 0, 0, 12), "skip length"),
+        (word(KIND_ABORTED, 0, 0, 48), "aborted record larger"),
+        (word(KIND_PADDING, 0, 0, 16), "padding does not end"),
+        (word(KIND_UNBLOCKED, 0, 0, 64), "record runs past tail"),
     ];
-    for (w, check) in cases {
+    for (w, reason) in cases {
         set_positions(&ring, 0);
-        let mut c = Consumer::new(&ring);
+        let mut c = ring.consumer().unwrap();
         let mut p = ring.producer().unwrap();
-        let cl = p.try_claim(8).unwrap();
-        drop(cl); // aborted, 16 bytes
+        drop(p.try_claim(8).unwrap()); // aborted, 16 bytes
         ring.word_at(0).store(w, Ordering::SeqCst);
-        assert_eq!(
-            c.poll(),
-            Err(Corrupt {
-                check,
-                pos: 0,
-                word: w
-            })
-        );
+        let e = c.read_batch(1, |_| panic!("delivered")).unwrap_err();
+        assert_eq!((e.field(), e.offset(), e.value()), ("record", 0, w));
+        assert!(e.reason().starts_with(reason), "{e}");
         ring.word_at(0).store(0, Ordering::SeqCst);
+    }
+}
+
+// ---------------------------------------------------------------- consume
+
+/// Each record is zeroed right after its callback, and head is stored once
+/// for the batch, after all of them.
+#[test]
+fn read_batch_zeroes_each_record_and_stores_head_once() {
+    let f = tmp();
+    let ring = create(&f, 1024, Mode::Spsc);
+    let mut p = ring.producer().unwrap();
+    for i in 1..=5u8 {
+        p.try_write(&[i; 20]).unwrap();
+    }
+    let mut c = ring.consumer().unwrap();
+    let mut seen = Vec::new();
+    let n = c
+        .read_batch(4, |r| {
+            let pos = r.position();
+            // head has not moved during the batch
+            assert_eq!(ring.head(), 0);
+            if pos > 0 {
+                // the record before this one is zeroed already, word and all
+                let prev = pos - 32;
+                // SAFETY: inside the data area; released by this consumer.
+                let b = unsafe { std::slice::from_raw_parts(ring.data(prev), 32) };
+                assert!(b.iter().all(|&x| x == 0), "record at {prev} not zeroed");
+            }
+            seen.push((pos, r[0]));
+        })
+        .unwrap();
+    assert_eq!(n, 4);
+    assert_eq!(seen, [(0, 1), (32, 2), (64, 3), (96, 4)]);
+    assert_eq!(ring.head(), 128);
+    let s = ring.stats();
+    assert_eq!((s.records_read, s.bytes_read), (4, 80));
+    assert_eq!(drain(&mut c), vec![vec![5; 20]]);
+    assert_eq!(c.position(), 160);
+}
+
+/// A callback that panics does not have its record delivered again, and the
+/// next batch zeroes and releases what was read.
+#[test]
+fn read_batch_survives_a_panicking_callback() {
+    let f = tmp();
+    let ring = create(&f, 1024, Mode::Spsc);
+    let mut p = ring.producer().unwrap();
+    for i in 1..=3u8 {
+        p.try_write(&[i; 8]).unwrap();
+    }
+    let mut c = ring.consumer().unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        c.read_batch(8, |r| assert_ne!(r[0], 2, "boom")).unwrap()
+    }));
+    assert!(r.is_err());
+    assert_eq!(ring.head(), 0, "nothing released by the unwound batch");
+    assert_eq!(drain(&mut c), vec![vec![3; 8]]);
+    assert_eq!(ring.head(), 48);
+    assert!(std::fs::read(&f.0).unwrap()[4096..].iter().all(|&b| b == 0));
+}
+
+#[test]
+fn recv_batch_times_out_then_ends() {
+    let f = tmp();
+    let ring = create(&f, 1024, Mode::Mpsc);
+    let mut c = ring.consumer().unwrap();
+    // No producer ever attached: not the end, only nothing yet.
+    assert_eq!(
+        c.recv_batch(8, Some(Duration::from_millis(30)), |_| {}),
+        Err(RecvError::Timeout)
+    );
+    assert!(c.wait.parks > 0, "parked on the futex word");
+    let mut p = ring.producer().unwrap();
+    p.try_write(b"a").unwrap();
+    let mut got = Vec::new();
+    assert_eq!(c.recv_batch(8, None, |r| got.push(r.to_vec())), Ok(1));
+    assert_eq!(
+        c.recv_batch(8, Some(Duration::from_millis(30)), |_| {}),
+        Err(RecvError::Timeout),
+        "a producer is attached"
+    );
+    p.try_write(b"b").unwrap();
+    drop(p);
+    assert_eq!(c.recv_batch(8, None, |r| got.push(r.to_vec())), Ok(1));
+    assert_eq!(c.recv_batch(8, None, |_| {}), Err(RecvError::EndOfStream));
+    assert_eq!(got, [b"a".to_vec(), b"b".to_vec()]);
+    // Not final: a new producer is read.
+    ring.producer().unwrap().try_write(b"c").unwrap();
+    assert_eq!(c.recv_batch(8, None, |r| got.push(r.to_vec())), Ok(1));
+    // A producer whose process is gone ends the stream too.
+    let (pid, _) = crate::proc::me();
+    set_entry32(&ring, 3, ENT_PID, pid);
+    set_entry64(&ring, 3, ENT_START, 1); // our pid, another start: gone
+    set_entry32(&ring, 3, ENT_STATE, STATE_ATTACHED);
+    assert_eq!(c.recv_batch(8, None, |_| {}), Err(RecvError::EndOfStream));
+}
+
+/// A consumer parked in recv_batch is woken by a commit from another thread.
+#[test]
+fn recv_batch_wakes_on_commit() {
+    let f = tmp();
+    let ring = create(&f, 1024, Mode::Spsc);
+    let mut c = ring.consumer().unwrap();
+    c.wait.slice = Duration::from_secs(60); // a lost wake-up would show
+    let mut p = ring.producer().unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // Wait until the consumer is parked, then commit.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while ring.h32(OFF_CONSUMER_WAIT).load(Ordering::SeqCst) == 0 {
+                assert!(Instant::now() < deadline, "never parked");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            p.try_write(b"wake").unwrap();
+        });
+        let mut got = Vec::new();
+        assert_eq!(
+            c.recv_batch(4, Some(Duration::from_secs(120)), |r| got.push(r.to_vec())),
+            Ok(1)
+        );
+        assert_eq!(got, [b"wake".to_vec()]);
+    });
+}
+
+/// Section 9: a claim left open by an MPSC producer is recovered after the
+/// timeout, whatever its owner; a producer that was only slow gets
+/// `Discarded`; the records after it are read.
+#[test]
+fn recovery_mpsc() {
+    let f = tmp();
+    let ring = create(&f, 1024, Mode::Mpsc);
+    let mut c = ring.consumer().unwrap();
+    let reports = Arc::new(std::sync::Mutex::new(Vec::<Stuck>::new()));
+    let r2 = reports.clone();
+    c.set_recovery(
+        Some(Duration::from_millis(20)),
+        Some(Box::new(move |s: &Stuck| {
+            r2.lock().unwrap().push(s.clone())
+        })),
+    );
+    let mut slow = ring.producer().unwrap();
+    let mut p = ring.producer().unwrap();
+    let mut cl = slow.try_claim(10).unwrap();
+    cl.fill(1);
+    p.try_write(b"after").unwrap();
+    let mut got = Vec::new();
+    assert_eq!(
+        c.recv_batch(8, Some(Duration::from_secs(60)), |r| got.push(r.to_vec())),
+        Ok(1)
+    );
+    assert_eq!(got, [b"after".to_vec()]);
+    assert_eq!(cl.commit(), Err(Discarded));
+    let s = reports.lock().unwrap().clone();
+    assert_eq!(s.len(), 1);
+    let (pid, _) = crate::proc::me();
+    assert_eq!(
+        (
+            s[0].pos,
+            s[0].size,
+            s[0].owner,
+            s[0].pid,
+            s[0].alive,
+            s[0].recovered
+        ),
+        (0, 24, 1, pid, true, true)
+    );
+    assert!(s[0].stuck_for >= Duration::from_millis(20));
+    assert_eq!(ring.stats().unblocks, 1);
+
+    // A reservation never stamped (a 0 word with tail past it): the extent
+    // runs to the next non-zero word.
+    let t = ring.tail();
+    ring.h64(OFF_TAIL).store(t + 40, Ordering::SeqCst); // a dead producer's 40 bytes
+    p.try_write(b"next").unwrap();
+    assert_eq!(
+        c.recv_batch(8, Some(Duration::from_secs(60)), |r| got.push(r.to_vec())),
+        Ok(1)
+    );
+    assert_eq!(got.last().unwrap(), b"next");
+    let s = reports.lock().unwrap().clone();
+    assert_eq!(
+        (s[1].pos, s[1].word, s[1].size, s[1].recovered),
+        (t, 0, 40, true)
+    );
+    assert_eq!(ring.stats().unblocks, 2);
+}
+
+/// Section 9 on SPSC: never while the producer lives (reported once), and
+/// once its process is gone.
+#[test]
+fn recovery_spsc_only_when_the_producer_is_gone() {
+    let f = tmp();
+    let ring = create(&f, 1024, Mode::Spsc);
+    let mut c = ring.consumer().unwrap();
+    let reports = Arc::new(std::sync::Mutex::new(Vec::<Stuck>::new()));
+    let r2 = reports.clone();
+    c.set_recovery(
+        Some(Duration::from_millis(10)),
+        Some(Box::new(move |s: &Stuck| {
+            r2.lock().unwrap().push(s.clone())
+        })),
+    );
+    let mut p = ring.producer().unwrap();
+    let cl = p.try_claim(10).unwrap();
+    let stamp = cl.stamp();
+    std::mem::forget(cl); // left open by a live producer
+    drop(p); // closed, but its process (ours) lives: it may still commit
+    assert_eq!(
+        c.recv_batch(8, Some(Duration::from_millis(150)), |_| {}),
+        Err(RecvError::Timeout)
+    );
+    {
+        let s = reports.lock().unwrap();
+        assert_eq!(s.len(), 1, "reported once: {s:?}");
+        assert!(!s[0].recovered && s[0].alive);
+    }
+    assert_eq!(word_at(&ring, 0), stamp);
+    // The entry's process is gone (our pid with another start time).
+    set_entry64(&ring, 0, ENT_START, crate::proc::me().1 + 1);
+    assert_eq!(
+        c.recv_batch(8, Some(Duration::from_millis(150)), |_| {}),
+        Err(RecvError::EndOfStream)
+    );
+    let s = reports.lock().unwrap();
+    assert_eq!(s.len(), 2);
+    assert!(s[1].recovered && !s[1].alive);
+    assert_eq!(ring.head(), 24);
+    assert_eq!(ring.stats().unblocks, 1);
+}
+
+#[test]
+fn recovery_off() {
+    let f = tmp();
+    let ring = create(&f, 1024, Mode::Mpsc);
+    let mut c = ring.consumer().unwrap();
+    c.set_recovery(None, None);
+    let mut p = ring.producer().unwrap();
+    std::mem::forget(p.try_claim(10).unwrap());
+    assert_eq!(
+        c.recv_batch(8, Some(Duration::from_millis(50)), |_| {}),
+        Err(RecvError::Timeout)
+    );
+    assert_eq!(ring.stats().unblocks, 0);
+}
+
+/// A CLAIMED word that cannot be a stamp of this position is corrupt when
+/// recovery looks at it.
+#[test]
+fn recovery_checks_the_stamp() {
+    let f = tmp();
+    let ring = create(&f, 1024, Mode::Mpsc);
+    let mut c = ring.consumer().unwrap();
+    c.set_recovery(Some(Duration::from_millis(5)), None);
+    ring.h64(OFF_TAIL).store(64, Ordering::SeqCst);
+    ring.word_at(0)
+        .store(word(KIND_CLAIMED, 1, 7, 8), Ordering::SeqCst); // lap 7 at lap 0
+    match c.recv_batch(8, Some(Duration::from_secs(60)), |_| {}) {
+        Err(RecvError::Corrupt(e)) => assert_eq!((e.field(), e.offset()), ("record", 0)),
+        other => panic!("{other:?}"),
     }
 }
 
@@ -714,7 +1152,7 @@ fn test_records() {
 #[test]
 fn attaching_entries_are_skipped_and_alive() {
     let f = tmp();
-    let ring = Ring::create(&f.0, 1024, Mode::Mpsc).unwrap();
+    let ring = create(&f, 1024, Mode::Mpsc);
     // Entry 0 is being attached by someone else (state 3, pid not written).
     set_entry32(&ring, 0, ENT_STATE, STATE_ATTACHING);
     let p = ring.producer().unwrap();
@@ -723,7 +1161,7 @@ fn attaching_entries_are_skipped_and_alive() {
     drop(p);
     // On SPSC an attaching entry counts as a live producer.
     let f = tmp();
-    let ring = Ring::create(&f.0, 1024, Mode::Spsc).unwrap();
+    let ring = create(&f, 1024, Mode::Spsc);
     set_entry32(&ring, 3, ENT_STATE, STATE_ATTACHING);
     assert!(matches!(
         ring.producer(),
@@ -738,7 +1176,7 @@ fn attaching_entries_are_skipped_and_alive() {
 #[test]
 fn take_over_only_gone_entries() {
     let f = tmp();
-    let ring = Ring::create(&f.0, 1024, Mode::Mpsc).unwrap();
+    let ring = create(&f, 1024, Mode::Mpsc);
     let (pid, start) = crate::proc::me();
     for i in 0..PRODUCER_SLOTS {
         set_entry32(&ring, i, ENT_STATE, STATE_ATTACHED);
@@ -767,7 +1205,7 @@ fn take_over_only_gone_entries() {
 #[test]
 fn spsc_busy_without_an_entry() {
     let f = tmp();
-    let ring = Ring::create(&f.0, 1024, Mode::Spsc).unwrap();
+    let ring = create(&f, 1024, Mode::Spsc);
     let (pid, start) = crate::proc::me();
     for i in 0..PRODUCER_SLOTS {
         set_entry32(&ring, i, ENT_STATE, STATE_ATTACHED);
@@ -805,29 +1243,25 @@ fn liveness_pid_start_zombie() {
 #[test]
 fn closed_when_consumer_gone() {
     let f = tmp();
-    let ring = Ring::create(&f.0, 256, Mode::Mpsc).unwrap();
+    let ring = create(&f, 256, Mode::Mpsc);
     let mut p = ring.producer().unwrap();
     while p.try_write(&[1; 24]).is_ok() {}
-    let (pid, start) = crate::proc::me();
-    ring.header_u32(OFF_CONSUMER_PID)
-        .store(pid, Ordering::SeqCst);
-    ring.header_u64(OFF_CONSUMER_START)
-        .store(start, Ordering::SeqCst);
-    ring.header_u32(OFF_CONSUMER_STATE)
-        .store(STATE_ATTACHED, Ordering::SeqCst);
+    let c = ring.consumer().unwrap();
     std::thread::sleep(Duration::from_millis(11));
     assert_eq!(p.try_claim(8).unwrap_err(), TryClaimError::Full);
     // the consumer's process is gone (another start time)
-    ring.header_u64(OFF_CONSUMER_START)
+    let start = ring.h64(OFF_CONSUMER_START).load(Ordering::SeqCst);
+    ring.h64(OFF_CONSUMER_START)
         .store(start + 1, Ordering::SeqCst);
     std::thread::sleep(Duration::from_millis(11));
     assert_eq!(p.try_claim(8).unwrap_err(), TryClaimError::Closed);
+    drop(c);
 }
 
 #[test]
 fn aborts_counted_when_they_take_effect() {
     let f = tmp();
-    let ring = Ring::create(&f.0, 1024, Mode::Mpsc).unwrap();
+    let ring = create(&f, 1024, Mode::Mpsc);
     let mut p = ring.producer().unwrap();
     p.try_claim(8).unwrap().abort();
     assert_eq!(ring.aborts(), 1);
@@ -841,7 +1275,7 @@ fn aborts_counted_when_they_take_effect() {
 /// Park a "consumer" thread on `consumer_wait`, run `act`, and check that it
 /// was woken (not timed out) and the word cleared.
 fn woken_by(ring: &Ring, act: impl FnOnce()) {
-    let wait = ring.header_u32(OFF_CONSUMER_WAIT);
+    let wait = ring.h32(OFF_CONSUMER_WAIT);
     std::thread::scope(|s| {
         wait.store(1, Ordering::SeqCst);
         let h = s.spawn(|| {
@@ -865,7 +1299,7 @@ fn woken_by(ring: &Ring, act: impl FnOnce()) {
 fn wake_after_abort_and_close() {
     for mode in [Mode::Spsc, Mode::Mpsc] {
         let f = tmp();
-        let ring = Ring::create(&f.0, 1024, mode).unwrap();
+        let ring = create(&f, 1024, mode);
         let mut p = ring.producer().unwrap();
         let cl = p.try_claim(4).unwrap();
         woken_by(&ring, || cl.abort());
@@ -925,19 +1359,19 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Every vector through this crate's open checks and its test consumer.
+/// Every vector through this crate's open checks and its consumer.
 #[test]
 fn spec_vectors_consumed() {
     for v in load_vectors() {
         let f = tmp();
         std::fs::write(&f.0, &v.image).unwrap();
-        let ring = match Ring::open(&f.0) {
+        let ring = match open(&f.0) {
             Ok(r) => r,
             Err(e) => {
                 let (field, at) = match e {
-                    Error::BadMagic { .. } => ("magic", OFF_MAGIC),
-                    Error::BadVersion { .. } => ("version", OFF_VERSION),
-                    Error::BadPositions { .. } => ("tail", OFF_TAIL),
+                    Error::BadMagic { .. } => ("magic", OFF_MAGIC as u64),
+                    Error::BadVersion { .. } => ("version", OFF_VERSION as u64),
+                    Error::Corrupt(c) => (c.field(), c.offset()),
                     e => panic!("{}: unexpected {e}", v.name),
                 };
                 assert_eq!(
@@ -950,20 +1384,22 @@ fn spec_vectors_consumed() {
             }
         };
         let head0 = ring.head();
-        let mut c = Consumer::new(&ring);
+        let mut c = ring.consumer().unwrap();
         for e in &v.expect {
             match e.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-                ["record", want] => match c.poll() {
-                    Ok(Poll::Record(r)) => assert_eq!(hex(&r), *want, "{}", v.name),
-                    other => panic!("{}: {other:?}, want record {want}", v.name),
-                },
-                ["empty"] => assert!(
-                    matches!(c.poll(), Ok(Poll::Empty | Poll::Pending(_))),
-                    "{}",
-                    v.name
-                ),
-                ["corrupt", "record", at] => match c.poll() {
-                    Err(x) => assert_eq!(x.pos.to_string(), *at, "{}: {x:?}", v.name),
+                ["record", want] => {
+                    let mut got = None;
+                    let r = c.read_batch(1, |r| got = Some(hex(&r)));
+                    assert_eq!((r, got.as_deref()), (Ok(1), Some(*want)), "{}", v.name);
+                }
+                ["empty"] => assert_eq!(c.read_batch(1, |_| {}), Ok(0), "{}", v.name),
+                ["corrupt", field, at] => match c.read_batch(1, |_| {}) {
+                    Err(x) => assert_eq!(
+                        (x.field(), x.offset().to_string()),
+                        (*field, at.to_string()),
+                        "{}: {x}",
+                        v.name
+                    ),
                     other => panic!("{}: {other:?}, want corrupt at {at}", v.name),
                 },
                 ["head", n] => {
@@ -995,10 +1431,10 @@ fn spec_vectors_produced() {
         }
         let src = tmp();
         std::fs::write(&src.0, &v.image).unwrap();
-        let want = Ring::open(&src.0).unwrap();
+        let want = open(&src.0).unwrap();
         let (cap, head, tail) = (want.capacity(), want.head(), want.tail());
         let f = tmp();
-        let ring = Ring::create(&f.0, cap, want.mode()).unwrap();
+        let ring = create(&f, cap, want.mode());
         set_positions(&ring, head);
         let mut p = ring.producer().unwrap();
         let data = |pos: u64, n: u64| {
@@ -1008,7 +1444,7 @@ fn spec_vectors_produced() {
         let mut pos = head;
         let mut ok = true;
         while pos != tail {
-            let w = want.word_at(pos).load(Ordering::SeqCst);
+            let w = word_at(&want, pos);
             let n = word_len(w);
             pos = pos.wrapping_add(match word_kind(w) {
                 KIND_COMMITTED => {

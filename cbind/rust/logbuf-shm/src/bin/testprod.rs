@@ -20,6 +20,17 @@ fn parse_u64(s: &str) -> Option<u64> {
     }
 }
 
+/// An error and its sources, one after the other.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s += &format!(": {c}");
+        cur = c.source();
+    }
+    s
+}
+
 fn run() -> Result<(), (u8, String)> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 5 {
@@ -34,7 +45,9 @@ fn run() -> Result<(), (u8, String)> {
         .filter(|&s| s != 0)
         .ok_or_else(|| usage("SEED (non-zero u64)", &args[4]))?;
 
-    let ring = Ring::open(&args[1]).map_err(|e| (1, format!("testprod: {}: {e}", args[1])))?;
+    // SAFETY: the test rigs that run this program follow spec/PROTOCOL.md.
+    let ring =
+        unsafe { Ring::open(&args[1]) }.map_err(|e| (1, format!("testprod: {}", chain(&e))))?;
     let mut gen = TestRecords::new(id, seed, ring.max_payload()).ok_or_else(|| {
         (
             1,
@@ -44,7 +57,9 @@ fn run() -> Result<(), (u8, String)> {
             ),
         )
     })?;
-    let mut p = ring.producer().map_err(|e| (1, format!("testprod: {e}")))?;
+    let mut p = ring
+        .producer()
+        .map_err(|e| (1, format!("testprod: {}", chain(&e))))?;
 
     for _ in 0..count {
         // One length per record: a retry after "full" keeps it.
