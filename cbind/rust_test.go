@@ -18,9 +18,10 @@ import (
 	"github.com/logbuf/logbuf/ring"
 )
 
-// Cross-process tests of the Rust producer, cbind/rust/logbuf-shm (written
-// from spec/PROTOCOL.md alone): its testprod program (spec/TEST-RECORDS.md)
-// feeds the Go consumer, alone and beside C and Go producer processes.
+// Cross-process tests of the Rust crate cbind/rust/logbuf-shm (written from
+// spec/PROTOCOL.md alone): its testprod program (spec/TEST-RECORDS.md) feeds
+// the Go consumer, alone and beside C and Go producer processes, and its
+// testcons program consumes what Go, C and Rust producers write.
 
 const rustCrate = "rust/logbuf-shm"
 
@@ -96,7 +97,7 @@ func rustProg(t *testing.T, name string) string {
 			rustBuild.err = err
 			return
 		}
-		for _, bin := range []string{"testprod", "bench64"} {
+		for _, bin := range []string{"testprod", "testcons", "bench64"} {
 			b, err := os.ReadFile(filepath.Join(target, "release", bin))
 			if err == nil {
 				err = os.WriteFile(filepath.Join(rustBuild.dir, bin), b, 0o755)
@@ -225,4 +226,64 @@ func TestMPSCRustCGo(t *testing.T) {
 // refuses to attach, and it may once the Go one has closed.
 func TestRustSPSCOneProducer(t *testing.T) {
 	oneSPSCProducer(t, rustProg(t, "testprod"), 1)
+}
+
+// TestGoProducerRustConsumer: a Go producer writes into a small SPSC ring
+// file that the Rust consumer (testcons) drains and checks; on a ring this
+// small the consumer parks on consumer_wait and depends on the Go
+// producer's wake-ups (section 7.1), and the Go producer on its releases.
+func TestGoProducerRustConsumer(t *testing.T) {
+	count := scale(200_000)
+	testcons := rustProg(t, "testcons")
+	f, path := createRing(t, 1<<12, abi.SPSC)
+	c := start(t, procTimeout, testcons, path, strconv.Itoa(count))
+	p, err := ring.NewProducer(f.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := produceGo(p, 9, count, 99); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	out := c.mustSucceed(t)
+	if want := fmt.Sprintf("ok %d\nproducer 9 %d\n", count, count); out != want {
+		t.Fatalf("Rust consumer said %q, want %q", out, want)
+	}
+	if s := ring.ReadStats(f.Region()); s.RecordsRead != uint64(count) || s.Used != 0 {
+		t.Errorf("after the Rust consumer: %d records read, %d bytes in the ring; want %d, 0", s.RecordsRead, s.Used, count)
+	}
+}
+
+// TestMPSCToRustConsumer: a Rust, a C and a Go producer process write into
+// one MPSC ring file; the Rust consumer gets every record exactly once, in
+// order per producer, intact.
+func TestMPSCToRustConsumer(t *testing.T) {
+	each := scale(50_000)
+	testprod := rustProg(t, "testprod")
+	testcons := rustProg(t, "testcons")
+	cproducer := cprog(t, "tests/producer.c", false)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, path := createRing(t, 1<<13, abi.MPSC)
+	c := start(t, procTimeout, testcons, path, strconv.Itoa(3*each))
+	n := strconv.Itoa(each)
+	procs := []*proc{
+		start(t, procTimeout, testprod, path, "1", n, "101"),
+		start(t, procTimeout, cproducer, path, "2", n, "202"),
+		startEnv(t, procTimeout, []string{fmt.Sprintf("%s=%s 3 %d 303", childEnv, path, each)}, exe, "-test.run=^$"),
+	}
+	for _, p := range procs {
+		p.mustSucceed(t)
+	}
+	out := c.mustSucceed(t)
+	want := fmt.Sprintf("ok %d\nproducer 1 %d\nproducer 2 %d\nproducer 3 %d\n", 3*each, each, each, each)
+	if out != want {
+		t.Fatalf("Rust consumer said %q, want %q", out, want)
+	}
+	if s := ring.ReadStats(f.Region()); s.RecordsRead != s.RecordsWritten || s.BytesRead != s.BytesWritten || s.Used != 0 {
+		t.Errorf("counters: written %d records %d bytes, read %d records %d bytes, %d bytes left",
+			s.RecordsWritten, s.BytesWritten, s.RecordsRead, s.BytesRead, s.Used)
+	}
 }
