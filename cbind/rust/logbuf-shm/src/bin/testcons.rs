@@ -10,23 +10,15 @@
 //! fault is printed), 4 no record for 20 seconds, or the end of the stream
 //! before COUNT records.
 
+mod common;
+use common::chain;
+
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use logbuf_shm::testrec;
 use logbuf_shm::{RecvError, Ring};
-
-/// An error and its sources, one after the other.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s += &format!(": {c}");
-        cur = c.source();
-    }
-    s
-}
 
 fn run() -> Result<String, (u8, String)> {
     let args: Vec<String> = std::env::args().collect();

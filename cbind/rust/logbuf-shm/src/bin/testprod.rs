@@ -8,6 +8,9 @@
 //! consumer closed or gone while the ring is full included), 3 a record
 //! discarded by a consumer recovery.
 
+mod common;
+use common::chain;
+
 use std::process::ExitCode;
 
 use logbuf_shm::testrec::TestRecords;
@@ -18,17 +21,6 @@ fn parse_u64(s: &str) -> Option<u64> {
         Some(h) => u64::from_str_radix(h, 16).ok(),
         None => s.parse().ok(),
     }
-}
-
-/// An error and its sources, one after the other.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s += &format!(": {c}");
-        cur = c.source();
-    }
-    s
 }
 
 fn run() -> Result<(), (u8, String)> {
