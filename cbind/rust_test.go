@@ -6,10 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,8 +139,8 @@ func TestRustProducerGoConsumer(t *testing.T) {
 
 // TestRustProducerGoRecv: the Go consumer blocks in RecvBatch on a small
 // ring, so it parks on consumer_wait and depends on the Rust producer's
-// wake-ups (section 7.1); it reads until ErrClosed, which it may report
-// only after the Rust producer closed its table entry (section 8).
+// wake-ups (section 7.3); it reads until io.EOF, which it may report only
+// after the Rust producer detached from its table entry (section 8).
 func TestRustProducerGoRecv(t *testing.T) {
 	count := scale(100_000)
 	testprod := rustProg(t, "testprod")
@@ -161,7 +164,7 @@ func TestRustProducerGoRecv(t *testing.T) {
 			}
 		})
 		got += n
-		if errors.Is(err, ring.ErrClosed) {
+		if err == io.EOF {
 			break
 		}
 		if err != nil {
@@ -174,7 +177,7 @@ func TestRustProducerGoRecv(t *testing.T) {
 		t.Fatal(bad)
 	}
 	if got != count {
-		t.Fatalf("ErrClosed after %d records, want %d", got, count)
+		t.Fatalf("io.EOF after %d records, want %d", got, count)
 	}
 }
 
@@ -237,7 +240,7 @@ func TestGoProducerRustConsumer(t *testing.T) {
 	testcons := rustProg(t, "testcons")
 	f, path := createRing(t, 1<<12, abi.SPSC)
 	c := start(t, procTimeout, testcons, path, strconv.Itoa(count))
-	p, err := ring.NewProducer(f.Region())
+	p, err := ring.NewSPSCProducer(f.Region())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,4 +289,182 @@ func TestMPSCToRustConsumer(t *testing.T) {
 		t.Errorf("counters: written %d records %d bytes, read %d records %d bytes, %d bytes left",
 			s.RecordsWritten, s.BytesWritten, s.RecordsRead, s.BytesRead, s.Used)
 	}
+}
+
+// TestRustConsumerRefusesLiveGoConsumer: one consumer at a time (spec
+// section 8). While a Go consumer holds the ring, the Rust consumer is
+// refused (exit 6), naming the Go consumer's pid; once it detaches, the
+// Rust consumer attaches.
+func TestRustConsumerRefusesLiveGoConsumer(t *testing.T) {
+	testcons := rustProg(t, "testcons")
+	f, path := createRing(t, 1<<12, abi.SPSC)
+	c, err := ring.NewConsumer(f.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := start(t, procTimeout, testcons, path, "1").wait()
+	want := fmt.Sprintf("already has a live consumer (pid %d)", os.Getpid())
+	if code != 6 || !strings.Contains(stderr, want) {
+		t.Fatalf("testcons with a live Go consumer exited %d (%q), want 6 and %q", code, stderr, want)
+	}
+	c.Close()
+	p, err := ring.NewSPSCProducer(f.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := produceGo(p, 1, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if out := start(t, procTimeout, testcons, path, "1").mustSucceed(t); out != "ok 1\nproducer 1 1\n" {
+		t.Fatalf("testcons said %q", out)
+	}
+}
+
+// waitRustConsumer waits until the Rust consumer process p holds the
+// ring's consumer record and has released at least released records.
+func waitRustConsumer(t *testing.T, r *abi.Region, p *proc, released uint64) {
+	t.Helper()
+	deadline := time.Now().Add(procTimeout)
+	for {
+		s := ring.ReadStats(r)
+		if s.Consumer.Held && int(s.Consumer.Lease.PID()) == p.cmd.Process.Pid && s.RecordsRead >= released {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.cmd.Process.Kill()
+			_, out, e := p.wait()
+			t.Fatalf("the Rust consumer never held the ring with %d records read (consumer %v, %d read): %s %s",
+				released, s.Consumer.Lease, s.RecordsRead, out, e)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestGoConsumerRefusesLiveRustConsumer: while the Rust consumer holds the
+// ring, ring.NewConsumer is refused with ErrConsumerBusy naming its pid.
+func TestGoConsumerRefusesLiveRustConsumer(t *testing.T) {
+	testcons := rustProg(t, "testcons")
+	f, path := createRing(t, 1<<12, abi.SPSC)
+	rc := start(t, procTimeout, testcons, path, "1")
+	waitRustConsumer(t, f.Region(), rc, 0)
+	_, err := ring.NewConsumer(f.Region())
+	if !errors.Is(err, ring.ErrConsumerBusy) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", rc.cmd.Process.Pid)) {
+		t.Fatalf("NewConsumer beside a live Rust consumer: %v, want ErrConsumerBusy naming pid %d", err, rc.cmd.Process.Pid)
+	}
+	p, err := ring.NewSPSCProducer(f.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := produceGo(p, 1, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	rc.mustSucceed(t)
+}
+
+// takeOverAndRead attaches a Go consumer to a ring whose Rust consumer was
+// killed (a take-over, spec section 8; it finishes the dead consumer's
+// release, 7.2) and reads until the Go producer is done and the ring
+// drained. Every record must be the next of the producer's sequence, and
+// the ring's sequence number too: the records the dead consumer released
+// are not seen again, and none is skipped. It returns the sequence number
+// of the first record it read.
+func takeOverAndRead(t *testing.T, r *abi.Region, count int, produced <-chan error) uint64 {
+	t.Helper()
+	c, err := ring.NewConsumer(r)
+	if err != nil {
+		t.Fatalf("taking over from a killed Rust consumer: %v", err)
+	}
+	defer c.Close()
+	first := r.Header().ReadRecords.Load()
+	next := first
+	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
+	defer cancel()
+	for {
+		rec, err := c.Recv(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after sequence %d: %v", next, err)
+		}
+		id, seq, err := checkRecord(rec.Bytes())
+		if err != nil || id != 1 || seq != next || rec.Seq() != next {
+			t.Fatalf("record %d: producer %d seq %d, ring seq %d (%v)", next, id, seq, rec.Seq(), err)
+		}
+		next++
+	}
+	if err := <-produced; err != nil {
+		t.Fatal(err)
+	}
+	if next != uint64(count) {
+		t.Fatalf("end of stream after sequence %d, want %d", next, count)
+	}
+	return first
+}
+
+// produceInBackground runs a Go SPSC producer of count records (id 1) in a
+// goroutine; the channel gets its error once it has detached.
+func produceInBackground(t *testing.T, r *abi.Region, count int) <-chan error {
+	t.Helper()
+	p, err := ring.NewSPSCProducer(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := produceGo(p, 1, count, 7)
+		p.Close()
+		done <- err
+	}()
+	return done
+}
+
+// TestRustConsumerKilledTakenOver: a Rust consumer reads and releases
+// exactly STOP records and is SIGKILLed while attached; a Go consumer takes
+// the dead consumer's record over and reads every record from sequence
+// STOP on: nothing lost, nothing read twice.
+func TestRustConsumerKilledTakenOver(t *testing.T) {
+	const count, stop = 20_000, 5_000
+	testcons := rustProg(t, "testcons")
+	f, path := createRing(t, 1<<12, abi.SPSC)
+	produced := produceInBackground(t, f.Region(), count)
+	rc := start(t, procTimeout, testcons, path, strconv.Itoa(count), strconv.Itoa(stop))
+	waitRustConsumer(t, f.Region(), rc, stop)
+	rc.cmd.Process.Kill()
+	rc.wait()
+	if first := takeOverAndRead(t, f.Region(), count, produced); first != stop {
+		t.Fatalf("the Go consumer started at sequence %d, want %d", first, stop)
+	}
+}
+
+// TestRustConsumerKilledAnyTime: the Rust consumer is SIGKILLed at a random
+// moment while it reads a stream, several times: in a batch, between its
+// records, or while it zeroes one (spec 7.2's releasing words then describe
+// a release it began). The Go consumer that takes over must continue the
+// sequence exactly where the dead one's releases ended.
+func TestRustConsumerKilledAnyTime(t *testing.T) {
+	testcons := rustProg(t, "testcons")
+	rounds, count := 20, 50_000
+	if testing.Short() {
+		rounds = 5
+	}
+	midRelease := 0
+	for round := range rounds {
+		f, path := createRing(t, 1<<12, abi.SPSC)
+		produced := produceInBackground(t, f.Region(), count)
+		rc := start(t, procTimeout, testcons, path, strconv.Itoa(count))
+		waitRustConsumer(t, f.Region(), rc, 1)
+		time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+		rc.cmd.Process.Kill()
+		rc.wait()
+		h := f.Region().Header()
+		if h.Releasing.Load() != h.Head.Load() {
+			midRelease++
+		}
+		first := takeOverAndRead(t, f.Region(), count, produced)
+		t.Logf("round %d: killed after %d records", round, first)
+	}
+	t.Logf("%d of %d kills left a release under way for the next consumer to finish", midRelease, rounds)
 }

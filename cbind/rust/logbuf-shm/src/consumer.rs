@@ -1,6 +1,6 @@
-//! The consumer (spec section 7): reading, validating and releasing
-//! records. Waiting for them is in `wait.rs`, recovering stuck claims in
-//! `recovery.rs`.
+//! The consumer (spec section 7): attaching, reading, validating and
+//! releasing records. Waiting for them is in `wait.rs`, recovering stuck
+//! claims in `recovery.rs`.
 
 use std::fmt;
 use std::ops::Deref;
@@ -9,9 +9,8 @@ use std::sync::Arc;
 
 use crate::error::{CorruptError, Error};
 use crate::layout::*;
-use crate::proc;
+use crate::party::{self, Refused};
 use crate::ring::{Mode, Ring, RingRef};
-use crate::sys;
 
 mod recovery;
 mod wait;
@@ -20,13 +19,16 @@ pub use recovery::{Stuck, StuckReport, DEFAULT_UNBLOCK_TIMEOUT};
 pub use wait::RecvError;
 
 /// The consumer of a ring: reads the records in order, hands each to a
-/// callback, zeroes it and gives the space back (spec section 7). There is
-/// one consumer per ring at a time; attaching marks it in the header
-/// (section 8), dropping it marks it closed.
+/// callback, zeroes it and gives the space back (spec section 7). A ring has
+/// one consumer at a time, in any process: attaching takes the consumer
+/// record by compare-and-swap (section 8), refusing a live holder and taking
+/// over a dead one; dropping the consumer detaches it (producers keep
+/// producing, and the next consumer resumes at `head`), and
+/// [`close_ring`](Consumer::close_ring) closes the ring for good.
 ///
 /// [`read_batch`](Consumer::read_batch) reads what is ready without
 /// waiting; [`recv_batch`](Consumer::recv_batch) waits for records (parking
-/// on the futex word, section 7.1), recovers claims whose producers died
+/// on the futex word, section 7.3), recovers claims whose producers died
 /// (section 9, [`set_recovery`](Consumer::set_recovery)) and reports the end
 /// of the stream.
 ///
@@ -35,6 +37,10 @@ pub use wait::RecvError;
 /// field (or the record's position), the same error from then on.
 pub struct Consumer<'r> {
     ring: RingRef<'r>,
+    /// This process's lease in the consumer record.
+    lease: u64,
+    /// The state the record is left in on drop: DETACHED, or CLOSED.
+    leave_as: u64,
     mode: Mode,
     capacity: u64,
     mask: u64,
@@ -73,6 +79,7 @@ impl fmt::Debug for Consumer<'_> {
 pub struct Record<'a> {
     bytes: &'a [u8],
     pos: u64,
+    seq: u64,
 }
 
 impl<'a> Record<'a> {
@@ -80,9 +87,15 @@ impl<'a> Record<'a> {
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
     }
-    /// The ring position of the record's header word.
+    /// The ring position of the record's header word: unique for the life
+    /// of the ring, increasing from record to record.
     pub fn position(&self) -> u64 {
         self.pos
+    }
+    /// The record's sequence number in the ring: the number of committed
+    /// records released before it, by any consumer (spec section 7.2).
+    pub fn seq(&self) -> u64 {
+        self.seq
     }
 }
 
@@ -93,10 +106,11 @@ impl Deref for Record<'_> {
     }
 }
 
-/// What the word at the read cursor says (spec section 7 steps 1-3).
+/// What the word at the read cursor says (spec section 7.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Peek {
-    /// Nothing to deliver yet: 0, CLAIMED, or a whole ring read.
+    /// Nothing to deliver yet: 0, a valid CLAIMED stamp, or a whole ring
+    /// read.
     Empty,
     /// A skip of `size` bytes.
     Skip(u64),
@@ -105,8 +119,12 @@ enum Peek {
 }
 
 impl Ring {
-    /// Attach the consumer (spec section 8). `Corrupt` if `head` or `tail`
-    /// breaks section 10 check 7.
+    /// Attach the consumer (spec section 8). Fails with `ConsumerBusy`,
+    /// naming the holder's pid, while a live consumer holds the ring, in
+    /// this process or another; a consumer whose process is gone is taken
+    /// over. Finishes a release a dead predecessor left (section 7.2).
+    /// `Corrupt` if `head`, `tail` or `releasing` breaks its rule, or the
+    /// consumer's lease is none of the spec's.
     pub fn consumer(&self) -> Result<Consumer<'_>, Error> {
         Consumer::attach(RingRef::borrowed(self))
     }
@@ -120,21 +138,25 @@ impl Ring {
 
 impl<'r> Consumer<'r> {
     fn attach(ring: RingRef<'r>) -> Result<Consumer<'r>, Error> {
-        let (head, tail) = ring.positions()?;
+        let lease = party::take(&ring, OFF_CONSUMER).map_err(|r| match r {
+            Refused::Held(pid) => Error::ConsumerBusy { pid },
+            Refused::Corrupt(e) => Error::Corrupt(e),
+        })?;
+        let (head, tail) = match resume(&ring) {
+            Ok(p) => p,
+            Err(e) => {
+                party::leave(&ring, OFF_CONSUMER, lease, STATE_DETACHED);
+                return Err(e.into());
+            }
+        };
+        party::field(&ring, OFF_CONSUMER, PARTY_SINCE).store(head, Ordering::Relaxed);
         let total = (
             ring.h64(OFF_READ_RECORDS).load(Ordering::Relaxed),
             ring.h64(OFF_READ_BYTES).load(Ordering::Relaxed),
         );
-        // Section 8: pid, start time and heartbeat before the state that
-        // makes them count.
-        let (pid, start) = proc::me();
-        ring.h32(OFF_CONSUMER_PID).store(pid, Ordering::SeqCst);
-        ring.h64(OFF_CONSUMER_START).store(start, Ordering::SeqCst);
-        ring.h64(OFF_CONSUMER_HEARTBEAT)
-            .store(sys::monotonic_ns(), Ordering::SeqCst);
-        ring.h32(OFF_CONSUMER_STATE)
-            .store(STATE_ATTACHED, Ordering::SeqCst);
         Ok(Consumer {
+            lease,
+            leave_as: STATE_DETACHED,
             mode: ring.mode(),
             capacity: ring.capacity(),
             mask: ring.capacity() - 1,
@@ -150,6 +172,13 @@ impl<'r> Consumer<'r> {
             wait: wait::WaitState::default(),
             recovery: recovery::Recovery::default(),
         })
+    }
+
+    /// Detach and close the ring for good (spec section 8): producers that
+    /// find it full stop with `RingClosed`. A consumer that attaches later
+    /// reopens it.
+    pub fn close_ring(mut self) {
+        self.leave_as = STATE_CLOSED;
     }
 
     /// The ring this consumer reads.
@@ -176,13 +205,13 @@ impl<'r> Consumer<'r> {
     /// Call `f` with each committed record ready, in order, up to `max` of
     /// them, passing over skips; zero each record (skips too) as soon as `f`
     /// returns; then give them all back with one store of `head` (spec
-    /// section 7 step 5). Returns how many records `f` saw: 0 when none was
+    /// section 7.2). Returns how many records `f` saw: 0 when none was
     /// ready. Never waits.
     ///
     /// Zeroing each record right after its callback, rather than in one pass
     /// at the end, walks the ring line by line just behind the read cursor,
     /// so the CPU fetches the next records' lines meanwhile (the spec's
-    /// implementer note in section 7).
+    /// implementer note in section 7.2).
     ///
     /// A corrupt record stops the batch: the records before it are delivered
     /// and released, and `Ok(n)` says how many; the next call returns the
@@ -216,16 +245,19 @@ impl<'r> Consumer<'r> {
                     // Advanced first, so a panicking `f` cannot have its
                     // record delivered twice.
                     self.next = pos.wrapping_add(record_size(len));
+                    let seq = self.total.0.wrapping_add(self.pending.0);
                     self.pending.0 += 1;
                     self.pending.1 += len;
-                    f(Record { bytes, pos });
+                    f(Record { bytes, pos, seq });
                     n += 1;
+                    self.announce();
                     self.zero(off, record_size(len));
                     continue;
                 }
             };
             let off = self.next & self.mask;
             self.next = self.next.wrapping_add(size);
+            self.announce();
             self.zero(off, size);
         }
         self.advance();
@@ -235,7 +267,8 @@ impl<'r> Consumer<'r> {
         }
     }
 
-    /// Zero `[off, off + size)` of the data area.
+    /// Zero `[off, off + size)` of the data area (one record: it does not
+    /// wrap).
     #[inline(always)]
     fn zero(&self, off: u64, size: u64) {
         debug_assert!(off + size <= self.capacity);
@@ -248,19 +281,27 @@ impl<'r> Consumer<'r> {
         if self.next == self.head {
             return;
         }
-        let from = self.head & self.mask;
-        let n = self.next.wrapping_sub(self.head);
-        if from + n <= self.capacity {
-            self.zero(from, n);
-        } else {
-            self.zero(from, self.capacity - from);
-            self.zero(0, n - (self.capacity - from));
-        }
+        self.announce();
+        zero_span(&self.ring, self.head, self.next.wrapping_sub(self.head));
         self.advance();
     }
 
+    /// Spec section 7.2 step 1: before any byte of `[head, next)` is
+    /// zeroed, publish where the release under way ends and what
+    /// `read_records` and `read_bytes` will then be, for a consumer that
+    /// takes over if this one dies mid-release. Relaxed: they are read only
+    /// after this process is gone.
+    fn announce(&self) {
+        let r = &self.ring;
+        r.h64(OFF_RELEASING_RECORDS)
+            .store(self.total.0.wrapping_add(self.pending.0), Ordering::Relaxed);
+        r.h64(OFF_RELEASING_BYTES)
+            .store(self.total.1.wrapping_add(self.pending.1), Ordering::Relaxed);
+        r.h64(OFF_RELEASING).store(self.next, Ordering::Relaxed);
+    }
+
     /// Publish the read counters and then `head` (release: after the
-    /// zeroing stores), once `[head, next)` is zeroed.
+    /// zeroing stores), once `[head, next)` is zeroed (section 7.2 step 3).
     fn advance(&mut self) {
         if self.next == self.head {
             return;
@@ -281,24 +322,22 @@ impl<'r> Consumer<'r> {
     }
 
     /// Decode and validate the record header word at the read cursor (spec
-    /// section 7 steps 1-3, in the spec's order).
+    /// section 7.1, in the spec's order).
     fn peek(&mut self) -> Result<Peek, CorruptError> {
         if let Some(e) = self.err {
             return Err(e);
         }
         let pos = self.next;
         if pos.wrapping_sub(self.head) >= self.capacity {
-            // A whole ring read and not released: the word at pos is the
-            // unreleased one at head, not a new record.
+            // Step 1: a whole ring read and not released: the word at pos is
+            // the unreleased one at head, not a new record.
             return Ok(Peek::Empty);
         }
-        let off = pos & self.mask;
         let w = self.ring.word_at(pos).load(Ordering::Acquire);
-        let kind = word_kind(w);
-        if w == 0 || kind == KIND_CLAIMED {
+        if w == 0 {
             return Ok(Peek::Empty);
         }
-        let size = match record_extent(w, off, self.max_payload, self.capacity) {
+        let size = match self.extent(pos, w) {
             Ok(size) => size,
             Err(reason) => return Err(self.fail(pos, w, reason)),
         };
@@ -310,11 +349,65 @@ impl<'r> Consumer<'r> {
                 return Err(self.fail(pos, w, "record runs past tail"));
             }
         }
-        Ok(if kind == KIND_COMMITTED {
-            Peek::Record(word_len(w))
-        } else {
-            Peek::Skip(size)
+        Ok(match word_kind(w) {
+            KIND_COMMITTED => Peek::Record(word_len(w)),
+            KIND_CLAIMED => Peek::Empty, // a producer is writing it
+            _ => Peek::Skip(size),
         })
+    }
+
+    /// Spec section 7.1 step 3, but for `tail`: the size of the record,
+    /// claim or skip whose non-zero header word `w` sits at position `pos`,
+    /// or the rule it breaks. A CLAIMED stamp is written once with its final
+    /// values, so one that breaks these rules is never a claim in progress.
+    fn extent(&self, pos: u64, w: u64) -> Result<u64, &'static str> {
+        let off = pos & self.mask;
+        let len = word_len(w);
+        let kind = word_kind(w);
+        if kind != KIND_CLAIMED && (word_owner(w) != 0 || word_lap(w) != 0) {
+            return Err("lap or owner bits outside a CLAIMED stamp");
+        }
+        let size = match kind {
+            KIND_CLAIMED => {
+                if len == 0 || len > self.max_payload {
+                    return Err("CLAIMED stamp with a payload length not in [1, max_payload]");
+                }
+                if word_lap(w) != (pos >> self.shift) & 0xFFFF {
+                    return Err("CLAIMED stamp of another lap than its position's");
+                }
+                let owner = word_owner(w);
+                if self.mode == Mode::Spsc && owner != 1 {
+                    return Err("CLAIMED stamp of an owner other than 1 on an SPSC ring");
+                }
+                if owner > PRODUCER_SLOTS as u64 {
+                    return Err("CLAIMED stamp of an owner above the 32 table entries");
+                }
+                record_size(len)
+            }
+            KIND_COMMITTED => {
+                if len == 0 || len > self.max_payload {
+                    return Err("payload length not in [1, max_payload]");
+                }
+                record_size(len)
+            }
+            KIND_PADDING | KIND_ABORTED | KIND_UNBLOCKED => {
+                if len < 8 || !len.is_multiple_of(8) {
+                    return Err("skip length not a positive multiple of 8");
+                }
+                if kind == KIND_ABORTED && len > record_size(self.max_payload) {
+                    return Err("aborted record larger than any claim");
+                }
+                if kind == KIND_PADDING && off + len != self.capacity {
+                    return Err("padding does not end at the wrap point");
+                }
+                len
+            }
+            _ => return Err("unknown kind"),
+        };
+        if off + size > self.capacity {
+            return Err("record crosses the end of the data area");
+        }
+        Ok(size)
     }
 
     /// Load `tail` (acquire) and check it against our released `head`: a
@@ -342,50 +435,70 @@ impl<'r> Consumer<'r> {
     }
 }
 
-/// Spec section 7 step 3, but for `tail`: the size of the record or skip
-/// whose (non-zero, not CLAIMED) header word `w` sits at offset `off`, or
-/// the rule it breaks. Checked in the spec's order.
-fn record_extent(w: u64, off: u64, max_payload: u64, capacity: u64) -> Result<u64, &'static str> {
-    if word_owner(w) != 0 || word_lap(w) != 0 {
-        return Err("lap or owner bits outside a CLAIMED stamp");
+/// Zero the `n` bytes at position `pos`, which may wrap past the end of
+/// the data area.
+fn zero_span(ring: &Ring, pos: u64, n: u64) {
+    let cap = ring.capacity();
+    let from = pos & (cap - 1);
+    let first = n.min(cap - from);
+    // SAFETY: [from, from + first) and [0, n - first) lie inside the data
+    // area (n <= capacity); the span is the consumer's to release.
+    unsafe {
+        std::ptr::write_bytes(ring.data(from), 0, first as usize);
+        std::ptr::write_bytes(ring.data(0), 0, (n - first) as usize);
     }
-    let len = word_len(w);
-    let kind = word_kind(w);
-    let size = match kind {
-        KIND_COMMITTED => {
-            if len == 0 || len > max_payload {
-                return Err("payload length not in [1, max_payload]");
-            }
-            record_size(len)
-        }
-        KIND_PADDING | KIND_ABORTED | KIND_UNBLOCKED => {
-            if len < 8 || !len.is_multiple_of(8) {
-                return Err("skip length not a positive multiple of 8");
-            }
-            if kind == KIND_ABORTED && len > record_size(max_payload) {
-                return Err("aborted record larger than any claim");
-            }
-            if kind == KIND_PADDING && off + len != capacity {
-                return Err("padding does not end at the wrap point");
-            }
-            len
-        }
-        _ => return Err("unknown kind"),
-    };
-    if off + size > capacity {
-        return Err("record crosses the end of the data area");
+}
+
+/// Position a new consumer at the region's head, after finishing a release
+/// that a consumer before it began and did not end (spec section 7.2):
+/// without that, the bytes it had zeroed would read as a reservation not
+/// yet stamped, and records it had delivered would be read again from
+/// half-zeroed bytes. Returns `(head, tail)`.
+fn resume(ring: &Ring) -> Result<(u64, u64), CorruptError> {
+    let (head, tail) = ring.positions()?;
+    let rel = ring.h64(OFF_RELEASING).load(Ordering::Relaxed);
+    if rel == head {
+        return Ok((head, tail));
     }
-    Ok(size)
+    let span = rel.wrapping_sub(head);
+    if !rel.is_multiple_of(8) || span > tail.wrapping_sub(head) {
+        return Err(CorruptError::new(
+            "releasing",
+            OFF_RELEASING as u64,
+            rel,
+            "not a multiple of 8 between head and tail",
+        ));
+    }
+    let records = ring.h64(OFF_RELEASING_RECORDS).load(Ordering::Relaxed);
+    let read = ring.h64(OFF_READ_RECORDS).load(Ordering::Relaxed);
+    if records.wrapping_sub(read) > span / record_size(1) {
+        // Not a rule of the spec's: the Go consumer checks it too, so that a
+        // broken count cannot make read_records, the ring's sequence, jump.
+        return Err(CorruptError::new(
+            "releasing_records",
+            OFF_RELEASING_RECORDS as u64,
+            records,
+            "more records after read_records than the releasing span can hold",
+        ));
+    }
+    zero_span(ring, head, span);
+    ring.h64(OFF_READ_RECORDS).store(records, Ordering::Relaxed);
+    ring.h64(OFF_READ_BYTES).store(
+        ring.h64(OFF_RELEASING_BYTES).load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
+    ring.h64(OFF_HEAD).store(rel, Ordering::Release);
+    Ok((rel, tail))
 }
 
 impl Drop for Consumer<'_> {
-    /// Release what was read and mark the consumer closed (section 8).
+    /// Release what was read (only a callback that panicked leaves any),
+    /// then detach (or close the ring, after `close_ring`) by a
+    /// compare-and-swap from our own lease (section 8).
     fn drop(&mut self) {
         if self.err.is_none() {
             self.release();
         }
-        self.ring
-            .h32(OFF_CONSUMER_STATE)
-            .store(STATE_CLOSED, Ordering::SeqCst);
+        party::leave(&self.ring, OFF_CONSUMER, self.lease, self.leave_as);
     }
 }

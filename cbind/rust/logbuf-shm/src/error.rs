@@ -5,14 +5,14 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::layout::{HEADER_SIZE, LINE_SIZE, MAGIC, PRODUCER_SLOTS, VERSION};
+use crate::layout::{HEADER_SIZE, MAGIC, VERSION};
 use crate::ring::Mode;
 
 /// Memory another party wrote broke a rule of the protocol: what, where,
 /// the value found and the rule, in words.
 ///
 /// `field` is a header field as spec section 3 names it (`"head"`, `"tail"`,
-/// `"consumer_state"`) or `"record"` for a record header word, whose
+/// `"releasing"`, `"lease"`) or `"record"` for a record header word, whose
 /// `offset` is then the record's position (free-running) rather than a
 /// header offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,11 +100,12 @@ pub enum Error {
     BadMagic { found: u64 },
     /// Check 3: `version` is not the one this crate speaks.
     BadVersion { found: u32 },
-    /// Check 4: `header_size`, `line_size` or `producer_slots` is wrong.
+    /// Check 4: `header_size`, `line_size` or `producer_slots` (`field`) is
+    /// not the value the spec fixes.
     BadGeometry {
-        header_size: u32,
-        line_size: u32,
-        producer_slots: u32,
+        field: &'static str,
+        found: u32,
+        want: u32,
     },
     /// Check 5: `capacity` is not a power of two in `[64, 2^31]`.
     BadCapacity { capacity: u64 },
@@ -119,11 +120,31 @@ pub enum Error {
     Corrupt(CorruptError),
     /// `create` was given an invalid capacity.
     InvalidCapacity { capacity: u64 },
-    /// SPSC ring: another live producer is attached to the producer table.
-    ProducerBusy { entry: usize, pid: u32 },
+    /// SPSC ring: entry 0 is held by a live producer, process `pid`.
+    ProducerBusy { pid: u32 },
+    /// The consumer record is held by a live consumer, process `pid` (this
+    /// process, if it already has a consumer of this ring).
+    ConsumerBusy { pid: u32 },
 }
 
 impl Error {
+    /// The field a report names for an open check that failed (spec
+    /// section 10: `region size`, `magic`, `version`, `header_size`,
+    /// `line_size`, `producer_slots`, `capacity`, `flags`, `head`, `tail`),
+    /// or the field of a `Corrupt`; `None` for other errors.
+    pub fn field(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::TooSmall { .. } => "region size",
+            Error::BadMagic { .. } => "magic",
+            Error::BadVersion { .. } => "version",
+            Error::BadGeometry { field, .. } => field,
+            Error::BadCapacity { .. } | Error::Truncated { .. } => "capacity",
+            Error::BadFlags { .. } | Error::WrongMode { .. } => "flags",
+            Error::Corrupt(e) => e.field(),
+            _ => return None,
+        })
+    }
+
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         Error::Io {
             op,
@@ -151,14 +172,9 @@ impl fmt::Display for Error {
                 f,
                 "logbuf: open check 3 (version) failed: {found}, want {VERSION}"
             ),
-            Error::BadGeometry {
-                header_size,
-                line_size,
-                producer_slots,
-            } => write!(
+            Error::BadGeometry { field, found, want } => write!(
                 f,
-                "logbuf: open check 4 (header_size/line_size/producer_slots) failed: \
-                 {header_size}/{line_size}/{producer_slots}, want {HEADER_SIZE}/{LINE_SIZE}/{PRODUCER_SLOTS}"
+                "logbuf: open check 4 ({field}) failed: {found}, want {want}"
             ),
             Error::BadCapacity { capacity } => write!(
                 f,
@@ -166,7 +182,7 @@ impl fmt::Display for Error {
             ),
             Error::Truncated { len, capacity } => write!(
                 f,
-                "logbuf: open check 5 (region size) failed: {len} bytes, capacity {capacity} needs {}",
+                "logbuf: open check 5 (capacity) failed: {len} bytes, capacity {capacity} needs {}",
                 HEADER_SIZE as u64 + capacity
             ),
             Error::BadFlags { flags } => write!(
@@ -182,9 +198,13 @@ impl fmt::Display for Error {
                 f,
                 "logbuf: create: capacity {capacity} is not a power of two in [64, 2^31]"
             ),
-            Error::ProducerBusy { entry, pid } => write!(
+            Error::ProducerBusy { pid } => write!(
                 f,
-                "logbuf: SPSC ring already has a live producer (table entry {entry}, pid {pid})"
+                "logbuf: the SPSC ring already has a live producer (pid {pid})"
+            ),
+            Error::ConsumerBusy { pid } => write!(
+                f,
+                "logbuf: the ring already has a live consumer (pid {pid})"
             ),
         }
     }

@@ -1,5 +1,5 @@
 //! Producer and consumer of logbuf shared-memory byte rings, protocol
-//! version 1, written from `spec/PROTOCOL.md` alone. Linux x86-64 / aarch64,
+//! version 2, written from `spec/PROTOCOL.md` alone. Linux x86-64 / aarch64,
 //! std only.
 //!
 //! ```
@@ -42,6 +42,7 @@ mod producer;
 mod ring;
 mod stats;
 mod sys;
+mod wakeup;
 
 /// The self-checking payload of `spec/TEST-RECORDS.md`, used by the
 /// `testprod` program and the tests. A testing convention, not part of the
@@ -53,7 +54,7 @@ pub use consumer::{Consumer, Record, RecvError, Stuck, StuckReport, DEFAULT_UNBL
 pub use error::{CorruptError, Error};
 pub use producer::{Discarded, Producer, TryClaimError, TryWriteError, WriteClaim};
 pub use ring::{CreateOptions, Mode, Ring};
-pub use stats::Stats;
+pub use stats::{Party, PartyState, Stats};
 
 /// The README's examples, run as doctests.
 #[cfg(doctest)]

@@ -234,18 +234,15 @@ impl Ring {
             return Err(Error::BadVersion { found: version });
         }
         // 4
-        let header_size = self.h32(OFF_HEADER_SIZE).load(Ordering::Relaxed);
-        let line_size = self.h32(OFF_LINE_SIZE).load(Ordering::Relaxed);
-        let producer_slots = self.h32(OFF_PRODUCER_SLOTS).load(Ordering::Relaxed);
-        if header_size as usize != HEADER_SIZE
-            || line_size != LINE_SIZE
-            || producer_slots as usize != PRODUCER_SLOTS
-        {
-            return Err(Error::BadGeometry {
-                header_size,
-                line_size,
-                producer_slots,
-            });
+        for (field, off, want) in [
+            ("header_size", OFF_HEADER_SIZE, HEADER_SIZE as u32),
+            ("line_size", OFF_LINE_SIZE, LINE_SIZE),
+            ("producer_slots", OFF_PRODUCER_SLOTS, PRODUCER_SLOTS as u32),
+        ] {
+            let found = self.h32(off).load(Ordering::Relaxed);
+            if found != want {
+                return Err(Error::BadGeometry { field, found, want });
+            }
         }
         // 5
         let capacity = self.h64(OFF_CAPACITY).load(Ordering::Relaxed);
@@ -316,7 +313,8 @@ impl Ring {
     }
 
     /// Create a ring file: `4096 + capacity` zero bytes, then the immutable
-    /// header fields (spec section 10), permissions 0600. Refuses a path that
+    /// header fields and a fresh random `ring_id` (spec section 10), with
+    /// permissions 0600. Refuses a path that
     /// exists (`Error::Io` whose source has kind `AlreadyExists`).
     ///
     /// The file is made under a temporary name in the same directory and
@@ -368,6 +366,8 @@ impl Ring {
             let len = HEADER_SIZE as u64 + capacity;
             // A fresh extent reads as zero, and no page is touched.
             file.set_len(len).map_err(io("size ring file"))?;
+            let mut id = [0u8; RING_ID_SIZE];
+            random(&mut id).map_err(io("read /dev/urandom for the ring id of"))?;
             let base = map(&file, len as usize).map_err(io("map ring file"))?;
             let ring = Ring {
                 base,
@@ -377,7 +377,7 @@ impl Ring {
                 max_payload: (capacity / 8) as u32,
                 mode,
             };
-            ring.write_identity();
+            ring.write_identity(&id);
             publish(tmp_path, path, opts.overwrite)?;
             Ok(ring)
         })();
@@ -388,7 +388,11 @@ impl Ring {
     }
 
     /// The immutable header fields of a fresh region (spec section 10).
-    fn write_identity(&self) {
+    fn write_identity(&self, id: &[u8; RING_ID_SIZE]) {
+        for (i, half) in id.chunks_exact(8).enumerate() {
+            let v = u64::from_le_bytes(half.try_into().unwrap());
+            self.h64(OFF_RING_ID + 8 * i).store(v, Ordering::Relaxed);
+        }
         self.h32(OFF_VERSION).store(VERSION, Ordering::Relaxed);
         self.h32(OFF_HEADER_SIZE)
             .store(HEADER_SIZE as u32, Ordering::Relaxed);
@@ -418,6 +422,20 @@ impl Ring {
     /// SPSC or MPSC.
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+    /// `ring_id`: the 16 random bytes that name this ring for as long as it
+    /// exists (spec section 10). `(ring_id, position)` names one record.
+    pub fn ring_id(&self) -> [u8; RING_ID_SIZE] {
+        let mut id = [0u8; RING_ID_SIZE];
+        for (i, half) in id.chunks_exact_mut(8).enumerate() {
+            half.copy_from_slice(
+                &self
+                    .h64(OFF_RING_ID + 8 * i)
+                    .load(Ordering::Relaxed)
+                    .to_le_bytes(),
+            );
+        }
+        id
     }
     /// Current `head`, as found (acquire): not validated, for display.
     pub fn head(&self) -> u64 {
@@ -468,15 +486,12 @@ impl Ring {
     pub(crate) fn shift(&self) -> u32 {
         self.shift
     }
-    /// Producer table entry `i`, field at `field`.
-    #[inline(always)]
-    pub(crate) fn ent64(&self, i: usize, field: usize) -> &AtomicU64 {
-        self.h64(OFF_PRODUCER_TABLE + PRODUCER_ENTRY_SIZE * i + field)
-    }
-    #[inline(always)]
-    pub(crate) fn ent32(&self, i: usize, field: usize) -> &AtomicU32 {
-        self.h32(OFF_PRODUCER_TABLE + PRODUCER_ENTRY_SIZE * i + field)
-    }
+}
+
+/// Fill `buf` from the kernel's cryptographic random source.
+fn random(buf: &mut [u8]) -> io::Result<()> {
+    use std::io::Read;
+    File::open("/dev/urandom")?.read_exact(buf)
 }
 
 /// Create an empty file beside `path`, exclusively.

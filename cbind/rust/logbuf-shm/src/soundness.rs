@@ -114,7 +114,8 @@ pub struct RecordDoesNotEscape;
 ///         WrongMode { .. } => "mode",
 ///         Corrupt(_) => "corrupt",
 ///         InvalidCapacity { .. } => "invalid capacity",
-///         ProducerBusy { .. } => "busy",
+///         ProducerBusy { .. } => "producer busy",
+///         ConsumerBusy { .. } => "consumer busy",
 ///     }
 /// }
 /// ```
@@ -126,7 +127,7 @@ pub struct RecordDoesNotEscape;
 ///         Full => "full",
 ///         ZeroLength => "zero length",
 ///         TooLarge => "too large",
-///         Closed => "closed",
+///         RingClosed => "ring closed",
 ///         Corrupt(_) => "corrupt",
 ///     }
 /// }

@@ -28,6 +28,13 @@ pub const SYS_RENAMEAT2: c_long = 316;
 #[cfg(target_arch = "aarch64")]
 pub const SYS_RENAMEAT2: c_long = 276;
 /// `AT_FDCWD` and `RENAME_NOREPLACE` for `renameat2`.
+#[cfg(target_arch = "x86_64")]
+pub const SYS_MEMBARRIER: c_long = 324;
+#[cfg(target_arch = "aarch64")]
+pub const SYS_MEMBARRIER: c_long = 283;
+/// `membarrier` commands, from the kernel's <linux/membarrier.h>.
+const MEMBARRIER_CMD_GLOBAL_EXPEDITED: c_long = 1 << 1;
+const MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED: c_long = 1 << 2;
 /// Passed as `long`: `syscall(2)` reads every argument as one.
 const AT_FDCWD: c_long = -100;
 const RENAME_NOREPLACE: c_long = 1;
@@ -151,5 +158,35 @@ pub fn rename_noreplace(from: &std::path::Path, to: &std::path::Path) -> std::io
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())
+    }
+}
+
+/// `membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0)`: register
+/// this process, so that another's `membarrier(GLOBAL_EXPEDITED)` runs a
+/// barrier on the CPUs running its threads. Whether the kernel agreed.
+pub fn membarrier_register() -> bool {
+    // SAFETY: a system call with integer arguments only.
+    unsafe {
+        syscall(
+            SYS_MEMBARRIER,
+            MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED,
+            0 as c_long,
+            0 as c_long,
+        ) == 0
+    }
+}
+
+/// `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0)`: a full memory
+/// barrier on every CPU that runs a thread of a registered process.
+/// Whether the kernel did it (Linux 4.16 and later, and no seccomp filter).
+pub fn membarrier_global() -> bool {
+    // SAFETY: a system call with integer arguments only.
+    unsafe {
+        syscall(
+            SYS_MEMBARRIER,
+            MEMBARRIER_CMD_GLOBAL_EXPEDITED,
+            0 as c_long,
+            0 as c_long,
+        ) == 0
     }
 }

@@ -29,15 +29,16 @@ pub struct Stuck {
     pub size: u64,
     /// Owner id from the stamp (table entry + 1); 0 when unknown.
     pub owner: u8,
-    /// The owner's process id from the producer table; 0 when unknown.
+    /// The owner's process id from its table entry's lease; 0 when unknown.
     pub pid: u32,
     /// Whether the owner's process may still be alive.
     pub alive: bool,
     /// How long the consumer saw the same word there.
     pub stuck_for: Duration,
     /// Whether the consumer turned the region into an UNBLOCKED skip and
-    /// went on. False when it may not: an SPSC ring whose producer is alive;
-    /// the consumer then keeps waiting, and reports the record once.
+    /// went on. False when it may not: an SPSC ring whose producer that made
+    /// the claim is alive; the consumer then keeps waiting, and reports the
+    /// record once.
     pub recovered: bool,
 }
 
@@ -149,6 +150,15 @@ impl Consumer<'_> {
             self.recovery.watch = None; // empty, or readable
             return Ok(false);
         }
+        if w != 0 {
+            // Validated as the reader validates it (spec 7.1): the word may
+            // be newer than the reader's last look.
+            match self.extent(pos, w) {
+                Ok(size) if t.wrapping_sub(pos) >= size => {}
+                Ok(_) => return Err(self.fail(pos, w, "record runs past tail")),
+                Err(reason) => return Err(self.fail(pos, w, reason)),
+            }
+        }
         match self.recovery.watch {
             Some(watch) if watch.pos == pos && watch.word == w => {
                 if now < watch.next {
@@ -194,7 +204,8 @@ impl Consumer<'_> {
             // Reserved, not stamped. A producer writes nothing before its
             // stamp (spec 5.2), so the region runs to the first non-zero
             // word: the next record's stamp or padding. The scan stops at
-            // the wrap point, and at the tail seen when the watch began: a
+            // the wrap point (a reservation that crossed it is recovered in
+            // two steps), and at the tail seen when the watch began: a
             // reservation made since then is not stuck, only new.
             let limit = watch.tail0.wrapping_sub(pos).min(self.capacity - off);
             st.size = (8..limit)
@@ -207,21 +218,17 @@ impl Consumer<'_> {
                 })
                 .unwrap_or(limit);
         } else {
-            let n = word_len(w);
-            if n == 0 || n > self.max_payload || word_lap(w) != (pos >> self.shift) & 0xFFFF {
-                return Err(self.fail(
-                    pos,
-                    w,
-                    "CLAIMED stamp with a length out of range or another lap",
-                ));
-            }
-            st.size = record_size(n);
-            if off + st.size > self.capacity || watch.tail0.wrapping_sub(pos) < st.size {
-                return Err(self.fail(pos, w, "claim runs past the wrap point or tail"));
-            }
+            // peek validated the stamp when it met it (spec 7.1).
+            st.size = record_size(word_len(w));
             st.owner = word_owner(w) as u8;
         }
-        (st.pid, st.alive) = self.owner(st.owner);
+        (st.pid, st.alive) = match self.mode {
+            Mode::Mpsc => party::entry_owner(&self.ring, st.owner),
+            Mode::Spsc => {
+                st.owner = 1;
+                party::spsc_owner(&self.ring, pos)
+            }
+        };
         if self.mode == Mode::Mpsc || !st.alive {
             // The compare-and-swap from the exact word seen: the owner's
             // MPSC commit is a compare-and-swap from its stamp, so exactly
@@ -253,33 +260,5 @@ impl Consumer<'_> {
             report(&st);
         }
         Ok(st.recovered)
-    }
-
-    /// The pid of the producer that owns a stuck record, and whether its
-    /// process may be alive (spec section 9). An owner id names a table
-    /// entry; an entry that is closed but whose process lives may still
-    /// commit a claim it made before closing, so only the process's death
-    /// counts. Without an owner id (a 0 word, or an anonymous producer) the
-    /// owner is alive while any attached entry is: on an SPSC ring that is
-    /// the one producer.
-    fn owner(&self, id: u8) -> (u32, bool) {
-        let r = &self.ring;
-        if id > 0 && (id as usize) <= PRODUCER_SLOTS {
-            let i = id as usize - 1;
-            let pid = r.ent32(i, ENT_PID).load(Ordering::SeqCst);
-            if r.ent32(i, ENT_STATE).load(Ordering::SeqCst) == STATE_FREE {
-                return (pid, false);
-            }
-            let start = r.ent64(i, ENT_START).load(Ordering::SeqCst);
-            return (pid, crate::proc::alive(pid, start));
-        }
-        (0..PRODUCER_SLOTS)
-            .find(|&i| {
-                r.ent32(i, ENT_STATE).load(Ordering::SeqCst) == STATE_ATTACHED
-                    && !party::entry_gone(r, i)
-            })
-            .map_or((0, false), |i| {
-                (r.ent32(i, ENT_PID).load(Ordering::SeqCst), true)
-            })
     }
 }

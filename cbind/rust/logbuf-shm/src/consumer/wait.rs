@@ -1,4 +1,4 @@
-//! Waiting for records (spec section 7.1) and the end of the stream
+//! Waiting for records (spec section 7.3) and the end of the stream
 //! (section 8).
 //!
 //! A waiting consumer spins a little, yields a little, then parks on the
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::{Consumer, Peek, Record};
 use crate::error::CorruptError;
 use crate::layout::*;
-use crate::{party, sys};
+use crate::{party, sys, wakeup};
 
 const SPINS: u32 = 64; // peeks, one spin-loop hint apart, before yielding
 const YIELDS: u32 = 16; // then peeks after yielding the CPU, before parking
@@ -27,10 +27,11 @@ const LIVENESS_EVERY: Duration = Duration::from_millis(50); // how often to ask 
 pub enum RecvError {
     /// No record came within the timeout.
     Timeout,
-    /// The end of the stream: at least one producer attached to the ring,
-    /// none is attached now (closed, or its process is gone), and nothing is
-    /// left to read. Not final: a producer that attaches later is read by
-    /// the next call.
+    /// The end of the stream (spec section 8): at least one producer
+    /// attached to the ring, ever; none holds an entry now (detached, or
+    /// its process is gone); and nothing is left to read. Not final: a
+    /// producer that attaches later is read by the next call. Producers
+    /// without an entry (MPSC, all 32 held) are not seen by this rule.
     EndOfStream,
     /// The ring broke the protocol (the consumer's error from then on).
     Corrupt(CorruptError),
@@ -61,6 +62,8 @@ impl From<CorruptError> for RecvError {
 pub(crate) struct WaitState {
     /// When the producer table was last judged by the kernel.
     last_live: Option<Instant>,
+    /// When the heartbeat was last stored.
+    last_beat: Option<Instant>,
     /// Longest single futex wait; tests shorten it.
     pub(crate) slice: Duration,
     /// Futex waits, for tests.
@@ -71,6 +74,7 @@ impl Default for WaitState {
     fn default() -> Self {
         WaitState {
             last_live: None,
+            last_beat: None,
             slice: PARK_SLICE,
             parks: 0,
         }
@@ -83,7 +87,7 @@ impl Consumer<'_> {
     /// records and releases them. Returns how many records `f` saw, at
     /// least 1 (unless `max` is 0).
     ///
-    /// While it waits it parks on the futex word (spec section 7.1), and
+    /// While it waits it parks on the futex word (spec section 7.3), and
     /// recovers claims that stay uncommitted past the unblock timeout
     /// (section 9; `set_recovery`). It returns `EndOfStream` once every
     /// producer that attached has closed or died and the ring is drained.
@@ -148,33 +152,29 @@ impl Consumer<'_> {
             if let Some(next) = self.recovery_due() {
                 d = d.min(next.saturating_duration_since(now) + Duration::from_millis(1));
             }
-            self.ring
-                .h64(OFF_CONSUMER_HEARTBEAT)
-                .store(sys::monotonic_ns(), Ordering::Relaxed);
+            if self
+                .wait
+                .last_beat
+                .is_none_or(|t| now.duration_since(t) >= LIVENESS_EVERY)
+            {
+                self.wait.last_beat = Some(now);
+                party::field(&self.ring, OFF_CONSUMER, PARTY_HEARTBEAT)
+                    .store(sys::monotonic_ns(), Ordering::Relaxed);
+            }
             self.park(d);
         }
     }
 
-    /// The consumer's half of spec section 7.1.
+    /// The consumer's half of spec section 7.3 (wakeup.rs has the steps):
+    /// park only if nothing is ready and the stream has not ended.
     fn park(&mut self, d: Duration) {
-        // Sequentially consistent store, then the re-check: a producer's
-        // commit is sequentially consistent too, and so is its load of
-        // consumer_wait after it, so either the re-check below sees the
-        // record or the producer sees 1 and wakes us. Closing a producer
-        // stores its state before the same load, so the end of the stream
-        // is re-checked too.
-        self.ring.h32(OFF_CONSUMER_WAIT).store(1, Ordering::SeqCst);
-        if self.ready() || (self.producers_done(false) && self.tail_is_next()) {
-            self.ring.h32(OFF_CONSUMER_WAIT).store(0, Ordering::SeqCst);
+        let d = wakeup::prepare_park(&self.ring, d);
+        if self.ready() || (party::producers_done(&self.ring, false) && self.tail_is_next()) {
+            wakeup::unpark(&self.ring);
             return;
         }
         self.wait.parks += 1;
-        let w = self.ring.h32(OFF_CONSUMER_WAIT);
-        // SAFETY: the 4-aligned consumer_wait word in our live mapping.
-        unsafe { sys::futex_wait(w.as_ptr(), 1, d.as_nanos().min(u64::MAX as u128) as u64) };
-        // A waker exchanged it to 0 already; after a timeout or a spurious
-        // wake-up it is still 1, and producers must not pay for a system call.
-        w.store(0, Ordering::SeqCst);
+        wakeup::sleep(&self.ring, d);
     }
 
     /// Whether `tail` (loaded, not validated: compared only) is the read
@@ -195,30 +195,12 @@ impl Consumer<'_> {
         if live {
             self.wait.last_live = Some(now);
         }
-        if !self.producers_done(live) || self.ready() {
+        if !party::producers_done(&self.ring, live) || self.ready() {
             return Ok(false);
         }
         if let Some(e) = self.err {
             return Err(e);
         }
         Ok(self.tail_is_next())
-    }
-
-    /// Whether at least one producer attached to the ring and none is
-    /// attached now. An entry still attached counts as gone only when
-    /// `check_live` allows asking the kernel and its process is not alive.
-    /// An entry in a state the spec does not define counts as attached: it
-    /// never ends the stream.
-    pub(super) fn producers_done(&self, check_live: bool) -> bool {
-        let mut seen = false;
-        for i in 0..PRODUCER_SLOTS {
-            match self.ring.ent32(i, ENT_STATE).load(Ordering::SeqCst) {
-                STATE_FREE => continue,
-                STATE_CLOSED => seen = true,
-                _ if check_live && party::entry_gone(&self.ring, i) => seen = true,
-                _ => return false,
-            }
-        }
-        seen
     }
 }

@@ -178,7 +178,7 @@ fn hostile_image(inp: &mut Input) -> Vec<u8> {
     let tail = head.wrapping_add(hostile_span(inp, capacity));
     put64(&mut img, OFF_HEAD, head);
     put64(&mut img, OFF_TAIL, tail);
-    hostile_parties(inp, &mut img);
+    hostile_parties(inp, &mut img, head, tail);
     // Record words and payload bytes, laid out from head so that
     // well-formed chains are easy to reach.
     let data_len = size - HEADER_SIZE;
@@ -218,28 +218,93 @@ fn hostile_image(inp: &mut Input) -> Vec<u8> {
     img
 }
 
-/// The consumer's and some producer table entries' fields: states in and
-/// out of range, pids of no process, of this one, or 0.
-fn hostile_parties(inp: &mut Input, img: &mut [u8]) {
-    let pid = |inp: &mut Input| match inp.byte() % 4 {
+/// A lease: FREE, this process's (held), a dead process's, DETACHED or
+/// CLOSED with any holder, a state the spec does not define, or anything.
+fn hostile_lease(inp: &mut Input) -> u64 {
+    let (me, my_start) = crate::proc::me();
+    let pid = match inp.byte() % 4 {
         0 => 0,
-        1 => std::process::id(),
-        2 => 0x3FFF_FF00 | inp.byte() as u32, // no such process
-        _ => inp.u64() as u32,
+        1 => me,
+        2 => 0x3F_FF00 | inp.byte() as u32, // no such process
+        _ => inp.u64() as u32 & 0xFF_FFFF,
     };
+    let start = match inp.byte() % 3 {
+        0 => my_start,
+        1 => my_start + 1,
+        _ => inp.u64(),
+    };
+    match inp.byte() % 8 {
+        0 => 0,
+        1 => lease(STATE_ATTACHED, me, my_start),
+        2 => lease(STATE_ATTACHED, me, my_start + 1), // gone
+        3 | 4 => lease(inp.byte() as u64 % 4, pid, start),
+        5 => lease(4 + inp.byte() as u64 % 12, pid, start), // no such state
+        6 => lease(STATE_ATTACHED, pid, start),
+        _ => inp.u64(),
+    }
+}
+
+/// The parties' records and the release words: the consumer's lease and
+/// some producer entries', and `releasing` with its counts (a consumer that
+/// died mid-release, or garbage).
+fn hostile_parties(inp: &mut Input, img: &mut [u8], head: u64, tail: u64) {
     if inp.byte() < 0x80 {
-        put32(img, OFF_CONSUMER_STATE, (inp.byte() % 4) as u32);
-        let p = pid(inp);
-        put32(img, OFF_CONSUMER_PID, p);
-        put64(img, OFF_CONSUMER_START, inp.u64() % 3);
+        let l = hostile_lease(inp);
+        put64(img, OFF_CONSUMER + PARTY_LEASE, l);
     }
     for _ in 0..inp.byte() % 4 {
-        let e = OFF_PRODUCER_TABLE + PRODUCER_ENTRY_SIZE * (inp.byte() as usize % PRODUCER_SLOTS);
-        put32(img, e + ENT_STATE, (inp.byte() % 5) as u32);
-        let p = pid(inp);
-        put32(img, e + ENT_PID, p);
-        put64(img, e + ENT_START, inp.u64() % 3);
+        let e = entry_offset(inp.byte() as usize % PRODUCER_SLOTS);
+        let l = hostile_lease(inp);
+        put64(img, e + PARTY_LEASE, l);
+        put64(
+            img,
+            e + PARTY_SINCE,
+            head.wrapping_add((inp.byte() as i8 as u64).wrapping_mul(8)),
+        );
     }
+    let b = inp.byte();
+    if b >= 0xA0 {
+        let rel = match b % 4 {
+            0 => head.wrapping_add(inp.byte() as u64 * 8 % (tail.wrapping_sub(head) + 8)),
+            1 => head.wrapping_add(inp.byte() as u64 * 8),
+            2 => head.wrapping_add(inp.byte() as u64),
+            _ => inp.u64(),
+        };
+        put64(img, OFF_RELEASING, rel);
+        put64(img, OFF_READ_RECORDS, inp.byte() as u64);
+        put64(img, OFF_RELEASING_RECORDS, inp.byte() as u64);
+        put64(img, OFF_RELEASING_BYTES, inp.u64());
+    } else {
+        put64(img, OFF_RELEASING, head);
+    }
+}
+
+/// What attaching a consumer must do (spec sections 8 and 7.2), from the
+/// image alone: refuse a held or broken lease, refuse a broken `releasing`,
+/// or finish the release it describes. `Ok(head)` is where reading starts.
+fn ref_attach(img: &[u8], capacity: u64, head: u64, tail: u64) -> Result<u64, &'static str> {
+    let get = |off: usize| u64::from_le_bytes(img[off..off + 8].try_into().unwrap());
+    let l = get(OFF_CONSUMER + PARTY_LEASE);
+    let st = l >> 60;
+    if (st == 0 && l != 0) || st > 3 {
+        return Err("lease");
+    }
+    if st == 1 && crate::proc::alive((l & 0xFF_FFFF) as u32, (l >> 24) & ((1 << 36) - 1)) {
+        return Err("busy");
+    }
+    let rel = get(OFF_RELEASING);
+    if rel == head {
+        return Ok(head);
+    }
+    let span = rel.wrapping_sub(head);
+    if rel % 8 != 0 || span > tail.wrapping_sub(head) {
+        return Err("releasing");
+    }
+    if get(OFF_RELEASING_RECORDS).wrapping_sub(get(OFF_READ_RECORDS)) > span / 16 {
+        return Err("releasing_records");
+    }
+    let _ = capacity;
+    Ok(rel)
 }
 
 /// Spec section 7 applied to a snapshot of the data area, from head to
@@ -247,7 +312,13 @@ fn hostile_parties(inp: &mut Input, img: &mut [u8]) {
 /// (position, length), where it must stop, and whether the word there is
 /// corrupt (or says "nothing yet"). Written from the spec apart from the
 /// consumer, as fuzz/hostile_test.go's refWalk is.
-fn ref_walk(data: &[u8], capacity: u64, head: u64, tail: u64) -> (Vec<(u64, u64)>, u64, bool) {
+fn ref_walk(
+    data: &[u8],
+    capacity: u64,
+    mpsc: bool,
+    head: u64,
+    tail: u64,
+) -> (Vec<(u64, u64)>, u64, bool) {
     let max_payload = capacity / 8;
     let mut recs = Vec::new();
     let mut pos = head;
@@ -258,13 +329,21 @@ fn ref_walk(data: &[u8], capacity: u64, head: u64, tail: u64) -> (Vec<(u64, u64)
         let off = pos % capacity;
         let w = u64::from_le_bytes(data[off as usize..off as usize + 8].try_into().unwrap());
         let (kind, n) = (w >> 56, w & 0xFFFF_FFFF);
-        if w == 0 || kind == KIND_CLAIMED {
+        let (owner, lap) = ((w >> 48) & 0xFF, (w >> 32) & 0xFFFF);
+        if w == 0 {
             return (recs, pos, false);
         }
-        if (w >> 32) & 0xFF_FFFF != 0 {
+        if kind != KIND_CLAIMED && (w >> 32) & 0xFF_FFFF != 0 {
             return (recs, pos, true);
         }
         let size = match kind {
+            KIND_CLAIMED
+                if (1..=max_payload).contains(&n)
+                    && lap == (pos / capacity) & 0xFFFF
+                    && if mpsc { owner <= 32 } else { owner == 1 } =>
+            {
+                (8 + n + 7) & !7
+            }
             KIND_COMMITTED if (1..=max_payload).contains(&n) => (8 + n + 7) & !7,
             KIND_PADDING | KIND_ABORTED | KIND_UNBLOCKED
                 if n >= 8
@@ -278,6 +357,9 @@ fn ref_walk(data: &[u8], capacity: u64, head: u64, tail: u64) -> (Vec<(u64, u64)
         };
         if off + size > capacity || tail.wrapping_sub(pos) < size {
             return (recs, pos, true);
+        }
+        if kind == KIND_CLAIMED {
+            return (recs, pos, false); // a valid stamp: a producer is writing
         }
         if kind == KIND_COMMITTED {
             recs.push((pos, n));
@@ -344,12 +426,37 @@ fn run_case(seed: u64) {
         }
     };
     let cap = ring.capacity();
-    let snapshot = img[HEADER_SIZE..HEADER_SIZE + cap as usize].to_vec();
+    let mut snapshot = img[HEADER_SIZE..HEADER_SIZE + cap as usize].to_vec();
     let (head, tail) = (ring.head(), ring.tail());
-    let (recs, stop, corrupt) = ref_walk(&snapshot, cap, head, tail);
+    let start = ref_attach(&img, cap, head, tail);
+    let mut c = match (ring.consumer(), start) {
+        (Ok(c), Ok(start)) => {
+            assert_eq!(ring.head(), start, "seed {seed}: head after attach");
+            c
+        }
+        (Err(Error::ConsumerBusy { .. }), Err("busy")) => {
+            guard.check(seed, "a refused consumer", &f.0, region);
+            return;
+        }
+        (Err(Error::Corrupt(e)), Err(field)) if e.field() == field => {
+            guard.check(seed, "a refused consumer", &f.0, region);
+            return;
+        }
+        (got, want) => panic!("seed {seed}: consumer attach gave {got:?}, want {want:?}"),
+    };
+    // The release attaching finished: those bytes read as zero now.
+    for p in head..start.unwrap() {
+        snapshot[(p % cap) as usize] = 0;
+    }
+    let (recs, stop, corrupt) = ref_walk(
+        &snapshot,
+        cap,
+        ring.mode() == crate::Mode::Mpsc,
+        ring.head(),
+        tail,
+    );
 
     // Phase 1: nobody else writes. The consumer follows the walk exactly.
-    let mut c = ring.consumer().unwrap();
     let mut next = 0;
     let mut last = Ok(0);
     for calls in 0.. {
@@ -411,7 +518,12 @@ fn hostile_parties_run(inp: &mut Input, ring: &Ring, seed: u64) {
         let t = nudge(inp, ring.tail());
         ring.h64(OFF_TAIL).store(t, Ordering::SeqCst);
     }
-    let attach_ok = |e: &Error| matches!(e, Error::Corrupt(_) | Error::ProducerBusy { .. });
+    let attach_ok = |e: &Error| {
+        matches!(
+            e,
+            Error::Corrupt(_) | Error::ProducerBusy { .. } | Error::ConsumerBusy { .. }
+        )
+    };
     let mut p = match ring.producer() {
         Ok(p) => p,
         Err(e) => return assert!(attach_ok(&e), "seed {seed}: producer: {e}"),
@@ -459,22 +571,18 @@ fn hostile_parties_run(inp: &mut Input, ring: &Ring, seed: u64) {
             });
         }
         8 => {
-            // or the parties' fields
-            let e = inp.byte() as usize % PRODUCER_SLOTS;
-            match inp.byte() % 4 {
-                0 => ring
-                    .h32(OFF_CONSUMER_STATE)
-                    .store(inp.byte() as u32 % 4, Ordering::SeqCst),
-                1 => ring
-                    .ent32(e, ENT_STATE)
-                    .store(inp.byte() as u32 % 5, Ordering::SeqCst),
-                2 => ring
-                    .ent32(e, ENT_PID)
-                    .store(inp.u64() as u32, Ordering::SeqCst),
-                _ => ring
-                    .h32(OFF_CONSUMER_PID)
-                    .store(inp.u64() as u32, Ordering::SeqCst),
-            }
+            // or the parties' records and the release words
+            let off = match inp.byte() % 3 {
+                0 => OFF_CONSUMER + PARTY_LEASE,
+                1 => entry_offset(inp.byte() as usize % PRODUCER_SLOTS) + PARTY_LEASE,
+                _ => OFF_RELEASING,
+            };
+            let v = if off == OFF_RELEASING {
+                nudge(inp, ring.head())
+            } else {
+                hostile_lease(inp)
+            };
+            ring.h64(off).store(v, Ordering::SeqCst);
         }
         _ => {}
     };
