@@ -308,16 +308,23 @@ func TestRustConsumerRefusesLiveGoConsumer(t *testing.T) {
 		t.Fatalf("testcons with a live Go consumer exited %d (%q), want 6 and %q", code, stderr, want)
 	}
 	c.Close()
-	p, err := ring.NewSPSCProducer(f.Region())
+	produceOne(t, f.Region())
+	if out := start(t, procTimeout, testcons, path, "1").mustSucceed(t); out != "ok 1\nproducer 1 1\n" {
+		t.Fatalf("testcons said %q", out)
+	}
+}
+
+// produceOne writes one test record (producer 1, sequence 0) with a Go SPSC
+// producer, which then detaches.
+func produceOne(t *testing.T, r *abi.Region) {
+	t.Helper()
+	p, err := ring.NewSPSCProducer(r)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer p.Close()
 	if err := produceGo(p, 1, 1, 1); err != nil {
 		t.Fatal(err)
-	}
-	p.Close()
-	if out := start(t, procTimeout, testcons, path, "1").mustSucceed(t); out != "ok 1\nproducer 1 1\n" {
-		t.Fatalf("testcons said %q", out)
 	}
 }
 
@@ -352,14 +359,7 @@ func TestGoConsumerRefusesLiveRustConsumer(t *testing.T) {
 	if !errors.Is(err, ring.ErrConsumerBusy) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", rc.cmd.Process.Pid)) {
 		t.Fatalf("NewConsumer beside a live Rust consumer: %v, want ErrConsumerBusy naming pid %d", err, rc.cmd.Process.Pid)
 	}
-	p, err := ring.NewSPSCProducer(f.Region())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := produceGo(p, 1, 1, 1); err != nil {
-		t.Fatal(err)
-	}
-	p.Close()
+	produceOne(t, f.Region())
 	rc.mustSucceed(t)
 }
 
