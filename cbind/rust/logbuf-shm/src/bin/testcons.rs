@@ -1,6 +1,6 @@
 //! Test consumer of spec/TEST-RECORDS.md, with the crate's consumer.
 //!
-//! Usage: testcons RING-FILE COUNT [STOP]
+//! Usage: `testcons RING-FILE COUNT [STOP]`
 //!
 //! Reads COUNT records from the ring (waiting for them with `recv_batch`)
 //! and checks each one: intact, and in sequence per producer. On success it
