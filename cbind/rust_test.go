@@ -335,14 +335,14 @@ func waitRustConsumer(t *testing.T, r *abi.Region, p *proc, released uint64) {
 	deadline := time.Now().Add(procTimeout)
 	for {
 		s := ring.ReadStats(r)
-		if s.Consumer.Held && int(s.Consumer.Lease.PID()) == p.cmd.Process.Pid && s.RecordsRead >= released {
+		if s.ConsumerParty.Held && int(s.ConsumerParty.Lease.PID()) == p.cmd.Process.Pid && s.RecordsRead >= released {
 			return
 		}
 		if time.Now().After(deadline) {
 			p.cmd.Process.Kill()
 			_, out, e := p.wait()
 			t.Fatalf("the Rust consumer never held the ring with %d records read (consumer %v, %d read): %s %s",
-				released, s.Consumer.Lease, s.RecordsRead, out, e)
+				released, s.ConsumerParty.Lease, s.RecordsRead, out, e)
 		}
 		time.Sleep(time.Millisecond)
 	}
