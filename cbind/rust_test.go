@@ -6,10 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,9 +21,10 @@ import (
 	"github.com/logbuf/logbuf/ring"
 )
 
-// Cross-process tests of the Rust producer, cbind/rust/logbuf-shm (written
-// from spec/PROTOCOL.md alone): its testprod program (spec/TEST-RECORDS.md)
-// feeds the Go consumer, alone and beside C and Go producer processes.
+// Cross-process tests of the Rust crate cbind/rust/logbuf-shm (written from
+// spec/PROTOCOL.md alone): its testprod program (spec/TEST-RECORDS.md) feeds
+// the Go consumer, alone and beside C and Go producer processes, and its
+// testcons program consumes what Go, C and Rust producers write.
 
 const rustCrate = "rust/logbuf-shm"
 
@@ -96,7 +100,7 @@ func rustProg(t *testing.T, name string) string {
 			rustBuild.err = err
 			return
 		}
-		for _, bin := range []string{"testprod", "bench64"} {
+		for _, bin := range []string{"testprod", "testcons", "bench64"} {
 			b, err := os.ReadFile(filepath.Join(target, "release", bin))
 			if err == nil {
 				err = os.WriteFile(filepath.Join(rustBuild.dir, bin), b, 0o755)
@@ -135,8 +139,8 @@ func TestRustProducerGoConsumer(t *testing.T) {
 
 // TestRustProducerGoRecv: the Go consumer blocks in RecvBatch on a small
 // ring, so it parks on consumer_wait and depends on the Rust producer's
-// wake-ups (section 7.1); it reads until ErrClosed, which it may report
-// only after the Rust producer closed its table entry (section 8).
+// wake-ups (section 7.3); it reads until io.EOF, which it may report only
+// after the Rust producer detached from its table entry (section 8).
 func TestRustProducerGoRecv(t *testing.T) {
 	count := scale(100_000)
 	testprod := rustProg(t, "testprod")
@@ -160,7 +164,7 @@ func TestRustProducerGoRecv(t *testing.T) {
 			}
 		})
 		got += n
-		if errors.Is(err, ring.ErrClosed) {
+		if err == io.EOF {
 			break
 		}
 		if err != nil {
@@ -173,7 +177,7 @@ func TestRustProducerGoRecv(t *testing.T) {
 		t.Fatal(bad)
 	}
 	if got != count {
-		t.Fatalf("ErrClosed after %d records, want %d", got, count)
+		t.Fatalf("io.EOF after %d records, want %d", got, count)
 	}
 }
 
@@ -225,4 +229,242 @@ func TestMPSCRustCGo(t *testing.T) {
 // refuses to attach, and it may once the Go one has closed.
 func TestRustSPSCOneProducer(t *testing.T) {
 	oneSPSCProducer(t, rustProg(t, "testprod"), 1)
+}
+
+// TestGoProducerRustConsumer: a Go producer writes into a small SPSC ring
+// file that the Rust consumer (testcons) drains and checks; on a ring this
+// small the consumer parks on consumer_wait and depends on the Go
+// producer's wake-ups (section 7.1), and the Go producer on its releases.
+func TestGoProducerRustConsumer(t *testing.T) {
+	count := scale(200_000)
+	testcons := rustProg(t, "testcons")
+	f, path := createRing(t, 1<<12, abi.SPSC)
+	c := start(t, procTimeout, testcons, path, strconv.Itoa(count))
+	p, err := ring.NewSPSCProducer(f.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := produceGo(p, 9, count, 99); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	out := c.mustSucceed(t)
+	if want := fmt.Sprintf("ok %d\nproducer 9 %d\n", count, count); out != want {
+		t.Fatalf("Rust consumer said %q, want %q", out, want)
+	}
+	if s := ring.ReadStats(f.Region()); s.RecordsRead != uint64(count) || s.Used != 0 {
+		t.Errorf("after the Rust consumer: %d records read, %d bytes in the ring; want %d, 0", s.RecordsRead, s.Used, count)
+	}
+}
+
+// TestMPSCToRustConsumer: a Rust, a C and a Go producer process write into
+// one MPSC ring file; the Rust consumer gets every record exactly once, in
+// order per producer, intact.
+func TestMPSCToRustConsumer(t *testing.T) {
+	each := scale(50_000)
+	testprod := rustProg(t, "testprod")
+	testcons := rustProg(t, "testcons")
+	cproducer := cprog(t, "tests/producer.c", false)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, path := createRing(t, 1<<13, abi.MPSC)
+	c := start(t, procTimeout, testcons, path, strconv.Itoa(3*each))
+	n := strconv.Itoa(each)
+	procs := []*proc{
+		start(t, procTimeout, testprod, path, "1", n, "101"),
+		start(t, procTimeout, cproducer, path, "2", n, "202"),
+		startEnv(t, procTimeout, []string{fmt.Sprintf("%s=%s 3 %d 303", childEnv, path, each)}, exe, "-test.run=^$"),
+	}
+	for _, p := range procs {
+		p.mustSucceed(t)
+	}
+	out := c.mustSucceed(t)
+	want := fmt.Sprintf("ok %d\nproducer 1 %d\nproducer 2 %d\nproducer 3 %d\n", 3*each, each, each, each)
+	if out != want {
+		t.Fatalf("Rust consumer said %q, want %q", out, want)
+	}
+	if s := ring.ReadStats(f.Region()); s.RecordsRead != s.RecordsWritten || s.BytesRead != s.BytesWritten || s.Used != 0 {
+		t.Errorf("counters: written %d records %d bytes, read %d records %d bytes, %d bytes left",
+			s.RecordsWritten, s.BytesWritten, s.RecordsRead, s.BytesRead, s.Used)
+	}
+}
+
+// TestRustConsumerRefusesLiveGoConsumer: one consumer at a time (spec
+// section 8). While a Go consumer holds the ring, the Rust consumer is
+// refused (exit 6), naming the Go consumer's pid; once it detaches, the
+// Rust consumer attaches.
+func TestRustConsumerRefusesLiveGoConsumer(t *testing.T) {
+	testcons := rustProg(t, "testcons")
+	f, path := createRing(t, 1<<12, abi.SPSC)
+	c, err := ring.NewConsumer(f.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := start(t, procTimeout, testcons, path, "1").wait()
+	want := fmt.Sprintf("already has a live consumer (pid %d)", os.Getpid())
+	if code != 6 || !strings.Contains(stderr, want) {
+		t.Fatalf("testcons with a live Go consumer exited %d (%q), want 6 and %q", code, stderr, want)
+	}
+	c.Close()
+	produceOne(t, f.Region())
+	if out := start(t, procTimeout, testcons, path, "1").mustSucceed(t); out != "ok 1\nproducer 1 1\n" {
+		t.Fatalf("testcons said %q", out)
+	}
+}
+
+// produceOne writes one test record (producer 1, sequence 0) with a Go SPSC
+// producer, which then detaches.
+func produceOne(t *testing.T, r *abi.Region) {
+	t.Helper()
+	p, err := ring.NewSPSCProducer(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := produceGo(p, 1, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitRustConsumer waits until the Rust consumer process p holds the
+// ring's consumer record and has released at least released records.
+func waitRustConsumer(t *testing.T, r *abi.Region, p *proc, released uint64) {
+	t.Helper()
+	deadline := time.Now().Add(procTimeout)
+	for {
+		s := ring.ReadStats(r)
+		if s.ConsumerParty.Held && int(s.ConsumerParty.Lease.PID()) == p.cmd.Process.Pid && s.RecordsRead >= released {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.cmd.Process.Kill()
+			_, out, e := p.wait()
+			t.Fatalf("the Rust consumer never held the ring with %d records read (consumer %v, %d read): %s %s",
+				released, s.ConsumerParty.Lease, s.RecordsRead, out, e)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestGoConsumerRefusesLiveRustConsumer: while the Rust consumer holds the
+// ring, ring.NewConsumer is refused with ErrConsumerBusy naming its pid.
+func TestGoConsumerRefusesLiveRustConsumer(t *testing.T) {
+	testcons := rustProg(t, "testcons")
+	f, path := createRing(t, 1<<12, abi.SPSC)
+	rc := start(t, procTimeout, testcons, path, "1")
+	waitRustConsumer(t, f.Region(), rc, 0)
+	_, err := ring.NewConsumer(f.Region())
+	if !errors.Is(err, ring.ErrConsumerBusy) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", rc.cmd.Process.Pid)) {
+		t.Fatalf("NewConsumer beside a live Rust consumer: %v, want ErrConsumerBusy naming pid %d", err, rc.cmd.Process.Pid)
+	}
+	produceOne(t, f.Region())
+	rc.mustSucceed(t)
+}
+
+// takeOverAndRead attaches a Go consumer to a ring whose Rust consumer was
+// killed (a take-over, spec section 8; it finishes the dead consumer's
+// release, 7.2) and reads until the Go producer is done and the ring
+// drained. Every record must be the next of the producer's sequence, and
+// the ring's sequence number too: the records the dead consumer released
+// are not seen again, and none is skipped. It returns the sequence number
+// of the first record it read.
+func takeOverAndRead(t *testing.T, r *abi.Region, count int, produced <-chan error) uint64 {
+	t.Helper()
+	c, err := ring.NewConsumer(r)
+	if err != nil {
+		t.Fatalf("taking over from a killed Rust consumer: %v", err)
+	}
+	defer c.Close()
+	first := r.Header().ReadRecords.Load()
+	next := first
+	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
+	defer cancel()
+	for {
+		rec, err := c.Recv(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after sequence %d: %v", next, err)
+		}
+		id, seq, err := checkRecord(rec.Bytes())
+		if err != nil || id != 1 || seq != next || rec.Seq() != next {
+			t.Fatalf("record %d: producer %d seq %d, ring seq %d (%v)", next, id, seq, rec.Seq(), err)
+		}
+		next++
+	}
+	if err := <-produced; err != nil {
+		t.Fatal(err)
+	}
+	if next != uint64(count) {
+		t.Fatalf("end of stream after sequence %d, want %d", next, count)
+	}
+	return first
+}
+
+// produceInBackground runs a Go SPSC producer of count records (id 1) in a
+// goroutine; the channel gets its error once it has detached.
+func produceInBackground(t *testing.T, r *abi.Region, count int) <-chan error {
+	t.Helper()
+	p, err := ring.NewSPSCProducer(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := produceGo(p, 1, count, 7)
+		p.Close()
+		done <- err
+	}()
+	return done
+}
+
+// TestRustConsumerKilledTakenOver: a Rust consumer reads and releases
+// exactly STOP records and is SIGKILLed while attached; a Go consumer takes
+// the dead consumer's record over and reads every record from sequence
+// STOP on: nothing lost, nothing read twice.
+func TestRustConsumerKilledTakenOver(t *testing.T) {
+	const count, stop = 20_000, 5_000
+	testcons := rustProg(t, "testcons")
+	f, path := createRing(t, 1<<12, abi.SPSC)
+	produced := produceInBackground(t, f.Region(), count)
+	rc := start(t, procTimeout, testcons, path, strconv.Itoa(count), strconv.Itoa(stop))
+	waitRustConsumer(t, f.Region(), rc, stop)
+	rc.cmd.Process.Kill()
+	rc.wait()
+	if first := takeOverAndRead(t, f.Region(), count, produced); first != stop {
+		t.Fatalf("the Go consumer started at sequence %d, want %d", first, stop)
+	}
+}
+
+// TestRustConsumerKilledAnyTime: the Rust consumer is SIGKILLed at a random
+// moment while it reads a stream, several times: in a batch, between its
+// records, or while it zeroes one (spec 7.2's releasing words then describe
+// a release it began). The Go consumer that takes over must continue the
+// sequence exactly where the dead one's releases ended.
+func TestRustConsumerKilledAnyTime(t *testing.T) {
+	testcons := rustProg(t, "testcons")
+	rounds, count := 20, 50_000
+	if testing.Short() {
+		rounds = 5
+	}
+	midRelease := 0
+	for round := range rounds {
+		f, path := createRing(t, 1<<12, abi.SPSC)
+		produced := produceInBackground(t, f.Region(), count)
+		rc := start(t, procTimeout, testcons, path, strconv.Itoa(count))
+		waitRustConsumer(t, f.Region(), rc, 1)
+		time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+		rc.cmd.Process.Kill()
+		rc.wait()
+		h := f.Region().Header()
+		if h.Releasing.Load() != h.Head.Load() {
+			midRelease++
+		}
+		first := takeOverAndRead(t, f.Region(), count, produced)
+		t.Logf("round %d: killed after %d records", round, first)
+	}
+	t.Logf("%d of %d kills left a release under way for the next consumer to finish", midRelease, rounds)
 }

@@ -1,8 +1,10 @@
-//! Region layout and record-word encoding (spec sections 3 and 4).
+//! Region layout and record-word encoding (spec sections 3 and 4), written
+//! by hand from the spec's tables (`tests.rs` checks them against the
+//! tables in `spec/PROTOCOL.md`).
 
 /// `magic` as a little-endian u64: bytes `4C 4F 47 42 55 46 00 01`.
 pub const MAGIC: u64 = 0x0100_4655_4247_4F4C;
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 pub const HEADER_SIZE: usize = 4096;
 pub const LINE_SIZE: u32 = 128;
 pub const PRODUCER_SLOTS: usize = 32;
@@ -17,41 +19,79 @@ pub const OFF_CAPACITY: usize = 0x010;
 pub const OFF_FLAGS: usize = 0x018;
 pub const OFF_LINE_SIZE: usize = 0x01C;
 pub const OFF_PRODUCER_SLOTS: usize = 0x020;
+pub const OFF_RING_ID: usize = 0x030;
+pub const RING_ID_SIZE: usize = 16;
 pub const OFF_HEAD: usize = 0x080;
 pub const OFF_READ_RECORDS: usize = 0x088;
 pub const OFF_READ_BYTES: usize = 0x090;
 pub const OFF_UNBLOCKS: usize = 0x098;
+pub const OFF_RELEASING: usize = 0x0A0;
+pub const OFF_RELEASING_RECORDS: usize = 0x0A8;
+pub const OFF_RELEASING_BYTES: usize = 0x0B0;
 pub const OFF_TAIL: usize = 0x100;
 pub const OFF_FULL_EVENTS: usize = 0x180;
 pub const OFF_ABORTS: usize = 0x188;
-pub const OFF_CONSUMER_PID: usize = 0x200;
-pub const OFF_CONSUMER_STATE: usize = 0x204;
-pub const OFF_CONSUMER_START: usize = 0x208;
-pub const OFF_CONSUMER_HEARTBEAT: usize = 0x210;
+pub const OFF_CONSUMER: usize = 0x200;
 pub const OFF_CONSUMER_WAIT: usize = 0x280;
 pub const OFF_PRODUCER_TABLE: usize = 0x800;
-pub const PRODUCER_ENTRY_SIZE: usize = 64;
+pub const PARTY_SIZE: usize = 64;
 
-// Producer table entry offsets.
-pub const ENT_PID: usize = 0x00;
-pub const ENT_STATE: usize = 0x04;
-pub const ENT_START: usize = 0x08;
-pub const ENT_HEARTBEAT: usize = 0x10;
-pub const ENT_RECORDS: usize = 0x18;
-pub const ENT_BYTES: usize = 0x20;
+// Party record offsets (the consumer's at OFF_CONSUMER, producer entry i at
+// OFF_PRODUCER_TABLE + PARTY_SIZE * i).
+pub const PARTY_LEASE: usize = 0x00;
+pub const PARTY_HEARTBEAT: usize = 0x08;
+pub const PARTY_SINCE: usize = 0x10;
+pub const PARTY_RECORDS: usize = 0x18;
+pub const PARTY_BYTES: usize = 0x20;
+pub const PARTY_DROPPED: usize = 0x28;
+pub const PARTY_REFUSED: usize = 0x30;
+
+/// The header offset of producer entry `i`'s party record.
+#[inline(always)]
+pub const fn entry_offset(i: usize) -> usize {
+    OFF_PRODUCER_TABLE + PARTY_SIZE * i
+}
 
 /// `flags` bit 0.
 pub const FLAG_MPSC: u32 = 1;
 
-/// Entry / consumer states (3 only in producer-table entries).
-pub const STATE_FREE: u32 = 0;
-pub const STATE_ATTACHED: u32 = 1;
-pub const STATE_CLOSED: u32 = 2;
-/// Producer-table entry taken, its pid/start/heartbeat being written (spec
-/// section 8): readers treat it as alive.
-pub const STATE_ATTACHING: u32 = 3;
+/// Party states (bits 60-63 of a lease).
+pub const STATE_FREE: u64 = 0;
+pub const STATE_ATTACHED: u64 = 1;
+pub const STATE_DETACHED: u64 = 2;
+/// Consumer only: the ring is closed for good.
+pub const STATE_CLOSED: u64 = 3;
+
+/// A lease holds the pid in bits 0-23 and the start time, modulo 2^36, in
+/// bits 24-59.
+pub const LEASE_PID_MASK: u64 = (1 << 24) - 1;
+pub const LEASE_START_MASK: u64 = (1 << 36) - 1;
+
+/// Build a lease word.
+#[inline]
+pub const fn lease(state: u64, pid: u32, start: u64) -> u64 {
+    (state << 60) | ((start & LEASE_START_MASK) << 24) | (pid as u64 & LEASE_PID_MASK)
+}
+#[inline]
+pub const fn lease_state(l: u64) -> u64 {
+    l >> 60
+}
+#[inline]
+pub const fn lease_pid(l: u64) -> u32 {
+    (l & LEASE_PID_MASK) as u32
+}
+#[inline]
+pub const fn lease_start(l: u64) -> u64 {
+    (l >> 24) & LEASE_START_MASK
+}
+/// The same holder in state `s`.
+#[inline]
+pub const fn lease_with(l: u64, s: u64) -> u64 {
+    (l & !(0xF << 60)) | (s << 60)
+}
 
 // Record kinds (bits 56-63 of the header word).
+#[allow(dead_code)] // a whole word of 0: tested as `w == 0`
 pub const KIND_EMPTY: u64 = 0x00;
 pub const KIND_CLAIMED: u64 = 0x01;
 pub const KIND_COMMITTED: u64 = 0x02;

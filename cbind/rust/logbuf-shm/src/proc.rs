@@ -3,6 +3,7 @@
 
 use std::sync::OnceLock;
 
+use crate::layout::LEASE_START_MASK;
 use crate::sys;
 
 /// What `/proc/<pid>/stat` says: start time (field 22, clock ticks since
@@ -27,21 +28,21 @@ pub fn start_time(pid: u32) -> Option<u64> {
     stat(pid).map(|(s, _)| s)
 }
 
-/// Whether the process named by (`pid`, `start`) may still be running (spec
-/// section 8). It errs on the side of "alive": pid 0 or start 0 mean "not
-/// known yet", and a `/proc` entry we cannot read counts as alive. It is gone
+/// Whether the process named by (`pid`, `start`) may still be running
+/// (spec section 8); `start` is compared modulo 2^36, as a lease holds it.
+/// It errs on the side of "alive": a start time of 0 (its owner could not
+/// read it) and a `/proc` entry we cannot read count as alive. It is gone
 /// when no process has that pid (`kill(pid, 0)` fails with `ESRCH`), the
-/// process with that pid has another start time, or it is a zombie.
+/// process with that pid has another start time, or it is a zombie. Pid 0
+/// names no process (and `kill(0, 0)` must never be called).
 pub fn alive(pid: u32, start: u64) -> bool {
-    if pid == 0 {
-        return true;
+    if pid == 0 || pid > i32::MAX as u32 {
+        return false; // no such process; and kill(0 or -1, 0) must never be called
     }
-    if pid > i32::MAX as u32 {
-        return false; // no such pid; and kill(-1, 0) must never be called
-    }
+    let start = start & LEASE_START_MASK;
     let (me, my_start) = me();
     if pid == me {
-        return start == 0 || my_start == 0 || start == my_start;
+        return start == 0 || my_start == 0 || start == my_start & LEASE_START_MASK;
     }
     if sys::no_such_process(pid) {
         return false;
@@ -49,7 +50,7 @@ pub fn alive(pid: u32, start: u64) -> bool {
     match stat(pid) {
         None => true,
         Some((_, true)) => false,
-        Some((s, false)) => start == 0 || s == 0 || s == start,
+        Some((s, false)) => start == 0 || s == 0 || s & LEASE_START_MASK == start,
     }
 }
 

@@ -1,13 +1,16 @@
-//! The producer (spec sections 5, 6, 7.1 and 8).
+//! The producer (spec sections 5, 6, 7.3 and 8).
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
+use crate::error::{CorruptError, Error};
 use crate::layout::*;
-use crate::proc;
-use crate::ring::{Error, Mode, Ring};
+use crate::party::{self, Presence, Refused};
+use crate::ring::{Mode, Ring, RingRef};
 use crate::sys;
+use crate::wakeup;
 
 /// Default number of claims between heartbeat refreshes (besides every reload
 /// of `head`). 256 keeps the clock read out of the 99th percentile.
@@ -15,6 +18,7 @@ const HEARTBEAT_EVERY: u32 = 256;
 
 /// Why `try_claim` refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TryClaimError {
     /// Not enough free space now; try again later (`full_events` was bumped).
     Full,
@@ -22,10 +26,14 @@ pub enum TryClaimError {
     ZeroLength,
     /// `len > max_payload`: can never succeed on this ring.
     TooLarge,
-    /// No space, and the consumer has closed (`consumer_state == 2`) or its
-    /// process is gone (spec section 8; checked at most every 10 ms): waiting
-    /// is pointless. Returned instead of `Full` only then.
-    Closed,
+    /// No space, and the consumer closed the ring for good (its lease is
+    /// CLOSED, spec section 8): waiting is pointless. Returned instead of
+    /// `Full` only then. A consumer that is detached or gone is not this:
+    /// the next one resumes where it left (`Full`, and `Producer::consumer_present`).
+    RingClosed,
+    /// A header field this producer loaded (`head` or `tail`) broke the
+    /// protocol: another party wrote it. Nothing was claimed.
+    Corrupt(CorruptError),
 }
 
 impl fmt::Display for TryClaimError {
@@ -34,14 +42,18 @@ impl fmt::Display for TryClaimError {
             TryClaimError::Full => "logbuf: ring full",
             TryClaimError::ZeroLength => "logbuf: zero-length record",
             TryClaimError::TooLarge => "logbuf: record larger than max_payload",
-            TryClaimError::Closed => "logbuf: consumer closed or gone",
+            TryClaimError::RingClosed => "logbuf: ring closed by its consumer",
+            TryClaimError::Corrupt(e) => return e.fmt(f),
         })
     }
 }
 impl std::error::Error for TryClaimError {}
 
-/// An MPSC commit lost to a consumer recovery (spec section 9): the record
-/// was discarded and will not be delivered.
+/// A commit that did not take effect: the claim's word was no longer its
+/// stamp (spec 5.3), so the record was discarded and will not be delivered.
+/// On an MPSC ring that is the consumer's recovery of a claim held past its
+/// unblock timeout (section 9); on an SPSC ring only another party breaking
+/// the protocol does it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Discarded;
 
@@ -54,8 +66,11 @@ impl std::error::Error for Discarded {}
 
 /// Errors of the one-call `try_write`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TryWriteError {
+    /// The claim was refused.
     Claim(TryClaimError),
+    /// MPSC: the consumer recovered the claim before the commit.
     Discarded,
 }
 
@@ -82,11 +97,18 @@ impl From<Discarded> for TryWriteError {
 /// A producer attached to a ring. One per thread; create several (from the
 /// same `Ring`) for MPSC. The mode comes from the ring's `flags`.
 ///
-/// On creation it takes a producer-table entry (owner id = entry + 1; owner id
-/// 0 if the table is full); on drop it publishes its statistics, marks the
-/// entry closed and wakes a parked consumer (spec sections 7.1 and 8).
+/// On creation it takes its party record (spec section 8): entry 0 on an
+/// SPSC ring (owner id 1; refused while a live producer holds it), the
+/// first free or dead entry on an MPSC ring (owner id = entry + 1; 0 if all
+/// 32 are held). On drop it publishes its statistics, detaches (DETACHED)
+/// and wakes a parked consumer; an SPSC producer with a claim that never
+/// ended (`std::mem::forget`) does not detach: its entry stays held until
+/// its process exits (section 8 forbids detaching with a claim open).
+///
+/// `Producer<'r>` borrows its ring; `Ring::producer_owned` makes a
+/// `Producer<'static>` that shares it through an `Arc`, to move to a thread.
 pub struct Producer<'r> {
-    ring: &'r Ring,
+    ring: RingRef<'r>,
     mode: Mode,
     mask: u64,
     capacity: u64,
@@ -94,8 +116,15 @@ pub struct Producer<'r> {
     /// SPSC: our own tail. MPSC: unused.
     tail: u64,
     cached_head: u64,
+    /// Our table entry, if any, and our lease in it.
     entry: Option<usize>,
+    lease: u64,
     owner: u64,
+    /// SPSC: claims made and not yet ended.
+    open: u32,
+    /// Whether claims end with release stores (this process registered for
+    /// the consumer's barrier, spec 7.3) or sequentially consistent ones.
+    pub(crate) release: bool,
     /// Committed by this producer since it attached.
     records: u64,
     bytes: u64,
@@ -104,13 +133,7 @@ pub struct Producer<'r> {
     published_bytes: u64,
     hb_countdown: u32,
     hb_every: u32,
-    /// CLOCK_MONOTONIC ns of the last consumer liveness check (when full).
-    live_checked: u64,
 }
-
-/// How often a producer that finds the ring full checks whether the
-/// consumer's process is gone (it reads `/proc`).
-const LIVE_CHECK_NS: u64 = 10_000_000;
 
 impl fmt::Debug for Producer<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -122,70 +145,97 @@ impl fmt::Debug for Producer<'_> {
     }
 }
 
+/// What a space check found.
 enum Space {
     Fits,
     Full,
+    /// MPSC: `tail` moved while we looked; claim again with the new one.
+    Retry,
 }
 
 impl Ring {
     /// Attach a producer (spec section 8). On an SPSC ring this fails with
-    /// `ProducerBusy` if another live producer is attached.
+    /// `ProducerBusy` (naming the holder's pid) while a live producer holds
+    /// entry 0, in this process or another; `Corrupt` if `head` or `tail`
+    /// breaks section 10 check 7, or entry 0's lease is none of the spec's.
     pub fn producer(&self) -> Result<Producer<'_>, Error> {
-        Producer::attach(self)
+        Producer::attach(RingRef::borrowed(self))
+    }
+
+    /// `producer`, holding the ring through the `Arc`: the producer owns
+    /// what it uses and can move to a `'static` thread.
+    pub fn producer_owned(self: &Arc<Ring>) -> Result<Producer<'static>, Error> {
+        Producer::attach(RingRef::shared(self))
     }
 }
 
 impl<'r> Producer<'r> {
-    fn attach(ring: &'r Ring) -> Result<Producer<'r>, Error> {
-        let (pid, start) = proc::me();
-        let entry = take_entry(ring, pid, start);
-        let mut p = Producer {
-            ring,
+    fn attach(ring: RingRef<'r>) -> Result<Producer<'r>, Error> {
+        // Asked now, not at the first commit: the answer decides the order
+        // of every commit, and a consumer's barrier must cover us from the
+        // first one on.
+        let release = wakeup::release_commits();
+        let (entry, lease, head, tail) = match ring.mode() {
+            Mode::Spsc => {
+                let lease = party::take(&ring, entry_offset(0)).map_err(|r| match r {
+                    Refused::Held(pid) => Error::ProducerBusy { pid },
+                    Refused::Corrupt(e) => Error::Corrupt(e),
+                })?;
+                // Positions after winning the entry: no other producer moves
+                // tail now.
+                match ring.positions() {
+                    Ok((h, t)) => (Some(0), lease, h, t),
+                    Err(e) => {
+                        party::leave(&ring, entry_offset(0), lease, STATE_DETACHED);
+                        return Err(e.into());
+                    }
+                }
+            }
+            Mode::Mpsc => {
+                let (head, tail) = ring.positions()?;
+                let (entry, lease) = party::take_entry(&ring);
+                (entry, lease, head, tail)
+            }
+        };
+        if let Some(i) = entry {
+            party::field(&ring, entry_offset(i), PARTY_SINCE).store(tail, Ordering::Relaxed);
+        }
+        Ok(Producer {
             mode: ring.mode(),
             mask: ring.capacity() - 1,
             capacity: ring.capacity(),
             max_payload: ring.max_payload() as u64,
-            tail: 0,
-            cached_head: 0,
+            ring,
+            tail,
+            cached_head: head,
             entry,
+            lease,
             owner: entry.map_or(0, |i| i as u64 + 1),
+            open: 0,
+            release,
             records: 0,
             bytes: 0,
             published_records: 0,
             published_bytes: 0,
             hb_countdown: HEARTBEAT_EVERY,
             hb_every: HEARTBEAT_EVERY,
-            live_checked: 0,
-        };
-        if p.mode == Mode::Spsc {
-            // Exactly one producer at a time (section 8): refuse if another
-            // entry is attaching, or attached by a live process. Our own
-            // entry is visible (seq_cst) to one attaching at the same time,
-            // so of two racing producers at least one refuses. Without an
-            // entry (table full) the check is all we can do.
-            if let Some((j, opid)) = other_live(ring, entry) {
-                // `p` drops here: it closes our entry.
-                return Err(Error::ProducerBusy {
-                    entry: j,
-                    pid: opid,
-                });
-            }
-        }
-        // A producer that closed just before us published its tail before
-        // its state, which our compare-and-swap read.
-        p.cached_head = ring.head();
-        p.tail = ring.tail();
-        Ok(p)
+        })
     }
 
-    /// Owner id used in claim stamps (table entry + 1), or 0 if unattached.
+    /// Owner id used in claim stamps (table entry + 1), or 0 without an
+    /// entry (MPSC only).
     pub fn owner_id(&self) -> u8 {
         self.owner as u8
     }
 
     /// The ring this producer writes to.
-    pub fn ring(&self) -> &'r Ring {
-        self.ring
+    pub fn ring(&self) -> &Ring {
+        &self.ring
+    }
+
+    /// The ring's positions, counters and parties.
+    pub fn stats(&self) -> crate::Stats {
+        self.ring.stats()
     }
 
     /// Records committed by this producer since it attached.
@@ -193,15 +243,37 @@ impl<'r> Producer<'r> {
         self.records
     }
 
+    /// Whether a consumer is attached and its process alive (spec section
+    /// 8; asks the kernel). A producer that finds the ring full can tell a
+    /// slow consumer from none: records wait for the next consumer either
+    /// way, and its policy decides how long to wait.
+    pub fn consumer_present(&self) -> bool {
+        party::consumer(&self.ring, true) == Presence::Present
+    }
+
+    /// Add `n` to this producer's entry's `dropped` counter: records its
+    /// caller gave up on because the ring stayed full (spec section 3).
+    pub fn count_dropped(&self, n: u64) {
+        self.add(PARTY_DROPPED, n);
+    }
+
+    /// Add `n` to a counter of this producer's entry, if it has one.
+    fn add(&self, f: usize, n: u64) {
+        if let Some(i) = self.entry {
+            if n != 0 {
+                party::field(&self.ring, entry_offset(i), f).fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Refresh this producer's heartbeat (CLOCK_MONOTONIC ns). Done
     /// automatically every `heartbeat_every` claims (default 256) and on every
     /// reload of `head`. Heartbeats are informational (spec section 8: a
-    /// monitor shows their age); liveness is decided by pid and start time.
+    /// monitor shows their age); liveness is decided by the lease.
     pub fn heartbeat(&mut self) {
         self.hb_countdown = self.hb_every;
         if let Some(i) = self.entry {
-            self.ring
-                .ent64(i, ENT_HEARTBEAT)
+            party::field(&self.ring, entry_offset(i), PARTY_HEARTBEAT)
                 .store(sys::monotonic_ns(), Ordering::Relaxed);
         }
     }
@@ -213,70 +285,78 @@ impl<'r> Producer<'r> {
     }
 
     /// Add what this producer committed since the last call to the table
-    /// entry's `records`/`bytes` (spec section 3: totals for the ring, which
-    /// successive owners of an entry add to). Done automatically on every
-    /// reload of `head` and on drop.
+    /// entry's `records`/`bytes` (spec section 3: totals for the entry,
+    /// which successive holders add to). Done automatically on every reload
+    /// of `head` and on drop.
     pub fn publish_stats(&mut self) {
-        if let Some(i) = self.entry {
-            let records = self.records - self.published_records;
-            if records != 0 {
-                let bytes = self.bytes - self.published_bytes;
-                self.ring
-                    .ent64(i, ENT_RECORDS)
-                    .fetch_add(records, Ordering::Relaxed);
-                self.ring
-                    .ent64(i, ENT_BYTES)
-                    .fetch_add(bytes, Ordering::Relaxed);
-                self.published_records = self.records;
-                self.published_bytes = self.bytes;
-            }
+        let records = self.records - self.published_records;
+        if records != 0 {
+            self.add(PARTY_RECORDS, records);
+            self.add(PARTY_BYTES, self.bytes - self.published_bytes);
+            self.published_records = self.records;
+            self.published_bytes = self.bytes;
         }
     }
 
     /// Space check of spec 5.1 for `need` bytes at tail position `t`.
     #[inline(always)]
-    fn space(&mut self, t: u64, need: u64) -> Space {
+    fn space(&mut self, t: u64, need: u64) -> Result<Space, CorruptError> {
         let used = t.wrapping_sub(self.cached_head);
         if used <= self.capacity && need <= self.capacity - used {
-            return Space::Fits;
+            return Ok(Space::Fits);
         }
         self.reload_head(t, need)
     }
 
+    /// Reload `head` (acquire, spec 5.1) for a claim of `need` bytes at `t`,
+    /// and check it: a multiple of 8 and at most `capacity` behind `t`. In
+    /// SPSC `t` is our own tail, so a failure is a broken `head`. In MPSC
+    /// `t` may have gone stale while we looked (the consumer may even have
+    /// passed it): only a `tail` that did not move makes the verdict.
     #[cold]
     #[inline(never)]
-    fn reload_head(&mut self, t: u64, need: u64) -> Space {
-        self.cached_head = self.ring.head();
+    fn reload_head(&mut self, t: u64, need: u64) -> Result<Space, CorruptError> {
+        let h = self.ring.head();
+        let used = t.wrapping_sub(h);
+        if used > self.capacity || !h.is_multiple_of(8) {
+            if h.is_multiple_of(8) && self.tail_moved(t) {
+                return Ok(Space::Retry);
+            }
+            return Err(CorruptError::new(
+                "head",
+                OFF_HEAD as u64,
+                h,
+                "not a multiple of 8 within capacity behind tail",
+            ));
+        }
+        self.cached_head = h;
         self.publish_stats();
         self.heartbeat();
-        let used = t.wrapping_sub(self.cached_head);
-        if used <= self.capacity && need <= self.capacity - used {
-            Space::Fits
+        if need <= self.capacity - used {
+            Ok(Space::Fits)
+        } else if self.tail_moved(t) {
+            Ok(Space::Retry) // our view of tail is stale; so may be the verdict
         } else {
-            Space::Full
+            Ok(Space::Full)
         }
     }
 
-    /// A refused claim (5.1): count it, and turn "full" into "closed" when
-    /// the consumer closed or its process is gone (section 8).
+    /// MPSC: whether `tail` is no longer `t`, which another producer's
+    /// reservation made stale. Never in SPSC: `t` is ours.
+    fn tail_moved(&self, t: u64) -> bool {
+        self.mode == Mode::Mpsc && self.ring.tail() != t
+    }
+
+    /// A refused claim (5.1): count it, and turn "full" into "ring closed"
+    /// when the consumer closed the ring for good (section 8).
     #[cold]
     #[inline(never)]
     fn full(&mut self) -> TryClaimError {
         self.ring
             .h64(OFF_FULL_EVENTS)
             .fetch_add(1, Ordering::Relaxed);
-        match self.ring.consumer_state() {
-            STATE_CLOSED => TryClaimError::Closed,
-            STATE_ATTACHED => {
-                let now = sys::monotonic_ns();
-                if now.wrapping_sub(self.live_checked) > LIVE_CHECK_NS {
-                    self.live_checked = now;
-                    if self.ring.consumer_gone() {
-                        return TryClaimError::Closed;
-                    }
-                }
-                TryClaimError::Full
-            }
+        match party::consumer(&self.ring, false) {
+            Presence::RingClosed => TryClaimError::RingClosed,
             _ => TryClaimError::Full,
         }
     }
@@ -289,38 +369,50 @@ impl<'r> Producer<'r> {
             return Err(TryClaimError::ZeroLength);
         }
         if len as u64 > self.max_payload {
+            self.add(PARTY_REFUSED, 1);
             return Err(TryClaimError::TooLarge);
         }
         let n = len as u64;
         let size = record_size(n);
-        let ring = self.ring;
         let (t, pad) = match self.mode {
             Mode::Spsc => {
+                // Our own tail: checked at attach, moved only by us.
                 let t = self.tail;
                 let (pad, need) = self.wrap(t, size);
-                if let Space::Full = self.space(t, need) {
-                    return Err(self.full());
+                match self.space(t, need) {
+                    Ok(Space::Fits) => {}
+                    Ok(_) => return Err(self.full()),
+                    Err(e) => return Err(TryClaimError::Corrupt(e)),
                 }
                 self.tail = t.wrapping_add(need);
-                ring.h64(OFF_TAIL).store(self.tail, Ordering::Release);
+                self.ring.h64(OFF_TAIL).store(self.tail, Ordering::Release);
                 (t, pad)
             }
             Mode::Mpsc => {
-                let tail = ring.h64(OFF_TAIL);
-                let mut t = tail.load(Ordering::Relaxed);
+                let mut t = self.ring.h64(OFF_TAIL).load(Ordering::Relaxed);
                 loop {
+                    if !t.is_multiple_of(8) {
+                        // Another party wrote tail: a padding word at t
+                        // would reach past the data area.
+                        return Err(TryClaimError::Corrupt(CorruptError::new(
+                            "tail",
+                            OFF_TAIL as u64,
+                            t,
+                            "not a multiple of 8",
+                        )));
+                    }
                     let (pad, need) = self.wrap(t, size);
-                    if let Space::Full = self.space(t, need) {
-                        // Our `t` may be stale (the consumer may even have
-                        // passed it): retry with a fresh tail before giving up.
-                        let cur = tail.load(Ordering::Acquire);
-                        if cur != t {
-                            t = cur;
+                    match self.space(t, need) {
+                        Ok(Space::Fits) => {}
+                        Ok(Space::Retry) => {
+                            t = self.ring.h64(OFF_TAIL).load(Ordering::Acquire);
                             continue;
                         }
-                        return Err(self.full());
+                        Ok(Space::Full) => return Err(self.full()),
+                        Err(e) => return Err(TryClaimError::Corrupt(e)),
                     }
-                    match tail.compare_exchange_weak(
+                    // Relaxed is enough (section 6); acq_rel is customary.
+                    match self.ring.h64(OFF_TAIL).compare_exchange_weak(
                         t,
                         t.wrapping_add(need),
                         Ordering::AcqRel,
@@ -333,19 +425,21 @@ impl<'r> Producer<'r> {
             }
         };
         if pad > 0 {
-            ring.word_at(t)
+            self.ring
+                .word_at(t)
                 .store(word(KIND_PADDING, 0, 0, pad), Ordering::Release);
         }
         let p = t.wrapping_add(pad);
-        let lap = (p >> ring.shift()) & 0xFFFF;
+        let lap = (p >> self.ring.shift()) & 0xFFFF;
         let stamp = word(KIND_CLAIMED, self.owner, lap, n);
         // Relaxed is enough (section 6: section 9 reads stamps only after a
         // timeout of seconds; the payload stores follow in program order).
-        ring.word_at(p).store(stamp, Ordering::Relaxed);
+        self.ring.word_at(p).store(stamp, Ordering::Relaxed);
         self.hb_countdown -= 1;
         if self.hb_countdown == 0 {
             self.heartbeat();
         }
+        self.open += 1;
         Ok(WriteClaim {
             producer: self,
             pos: p,
@@ -376,41 +470,27 @@ impl<'r> Producer<'r> {
         Ok(())
     }
 
-    /// Section 7.1: after a commit, an abort or closing, wake a parked
-    /// consumer. The common case is one load and no system call.
+    /// End the claim at `pos` with `value` (the commit or abort word), from
+    /// its exact stamp (spec 5.3): a compare-and-swap in MPSC, which also
+    /// decides the race with a recovery; a load, a check and a store in
+    /// SPSC, where nobody else ends a claim while its producer lives. A
+    /// claim older than a lap of the SPSC producer's own tail was released
+    /// long ago, whatever the word says now. Returns whether this call
+    /// ended it; either way the claim is no longer open.
     #[inline(always)]
-    fn wake_check(&self) {
-        if self.ring.h32(OFF_CONSUMER_WAIT).load(Ordering::SeqCst) != 0 {
-            self.wake();
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn wake(&self) {
-        let w = self.ring.h32(OFF_CONSUMER_WAIT);
-        // Exchange: of several producers seeing the flag, one makes the call.
-        if w.swap(0, Ordering::SeqCst) != 0 {
-            // SAFETY: the 4-aligned consumer_wait word in our live mapping.
-            unsafe { sys::futex_wake(w.as_ptr(), 1) };
-        }
-    }
-
-    /// Finish a claim with `value` (commit or abort word). Returns whether
-    /// this producer's write landed (always true in SPSC).
-    #[inline(always)]
-    fn finish(&self, pos: u64, stamp: u64, value: u64) -> bool {
+    fn end(&mut self, pos: u64, stamp: u64, value: u64) -> bool {
+        self.open -= 1;
         let w = self.ring.word_at(pos);
-        // Sequentially consistent (not just release): section 7.1 needs the
-        // commit ordered before the load of `consumer_wait`.
         match self.mode {
+            Mode::Mpsc => wakeup::cas_end(w, stamp, value, self.release),
             Mode::Spsc => {
-                w.store(value, Ordering::SeqCst);
+                if self.tail.wrapping_sub(pos) > self.capacity || w.load(Ordering::Relaxed) != stamp
+                {
+                    return false;
+                }
+                wakeup::store_end(w, value, self.release);
                 true
             }
-            Mode::Mpsc => w
-                .compare_exchange(stamp, value, Ordering::SeqCst, Ordering::Relaxed)
-                .is_ok(),
         }
     }
 }
@@ -420,112 +500,23 @@ impl Drop for Producer<'_> {
         self.publish_stats();
         if let Some(i) = self.entry {
             self.heartbeat();
-            self.ring
-                .ent32(i, ENT_STATE)
-                .store(STATE_CLOSED, Ordering::SeqCst);
+            // An SPSC producer does not detach with a claim open (section
+            // 8): a claim that was forgotten keeps the entry held, so
+            // recovery knows whose claim it is, until the process exits.
+            if self.mode == Mode::Mpsc || self.open == 0 {
+                party::leave(&self.ring, entry_offset(i), self.lease, STATE_DETACHED);
+            }
         }
-        // Section 7.1: a parked consumer learns at once that it may have
+        // Section 7.3: a parked consumer learns at once that it may have
         // reached the end.
-        self.wake_check();
+        wakeup::wake(&self.ring, self.release);
     }
-}
-
-/// Take a producer-table entry (spec section 8); `None` if every entry is
-/// held by a live process.
-///
-/// An entry is ours once we compare-and-swap its `state` to 3 (attaching):
-/// from 0 or 2 in a first pass, else from 1 where the entry's process is
-/// gone. Then pid, start and heartbeat, then `state = 1`. All seq_cst, so an
-/// SPSC producer attaching at the same time sees us (see `other_live`).
-fn take_entry(ring: &Ring, pid: u32, start: u64) -> Option<usize> {
-    let take = |i: usize| {
-        ring.ent32(i, ENT_PID).store(pid, Ordering::SeqCst);
-        ring.ent64(i, ENT_START).store(start, Ordering::SeqCst);
-        ring.ent64(i, ENT_HEARTBEAT)
-            .store(sys::monotonic_ns(), Ordering::SeqCst);
-        ring.ent32(i, ENT_STATE)
-            .store(STATE_ATTACHED, Ordering::SeqCst);
-        Some(i)
-    };
-    for i in 0..PRODUCER_SLOTS {
-        let state = ring.ent32(i, ENT_STATE);
-        let s = state.load(Ordering::SeqCst);
-        if (s == STATE_FREE || s == STATE_CLOSED)
-            && state
-                .compare_exchange(s, STATE_ATTACHING, Ordering::SeqCst, Ordering::Relaxed)
-                .is_ok()
-        {
-            return take(i);
-        }
-    }
-    // Take-over of an attached entry whose process is gone.
-    for i in 0..PRODUCER_SLOTS {
-        let state = ring.ent32(i, ENT_STATE);
-        let dead_pid = ring.ent32(i, ENT_PID).load(Ordering::SeqCst);
-        let dead_start = ring.ent64(i, ENT_START).load(Ordering::SeqCst);
-        if state.load(Ordering::SeqCst) != STATE_ATTACHED
-            || proc::alive(dead_pid, dead_start)
-            || state
-                .compare_exchange(
-                    STATE_ATTACHED,
-                    STATE_ATTACHING,
-                    Ordering::SeqCst,
-                    Ordering::Relaxed,
-                )
-                .is_err()
-        {
-            continue;
-        }
-        // Our CAS may have won against a producer that took the entry over
-        // between our look and our CAS: then the pid or start is no longer
-        // the dead one's, and the entry goes back to it. A CAS rather than
-        // the spec's plain store, so that if that producer closed meanwhile
-        // (state 2) the entry stays closed instead of looking attached.
-        if ring.ent32(i, ENT_PID).load(Ordering::SeqCst) != dead_pid
-            || ring.ent64(i, ENT_START).load(Ordering::SeqCst) != dead_start
-        {
-            let _ = state.compare_exchange(
-                STATE_ATTACHING,
-                STATE_ATTACHED,
-                Ordering::SeqCst,
-                Ordering::Relaxed,
-            );
-            continue;
-        }
-        return take(i);
-    }
-    None
-}
-
-/// An entry other than `mine` that is attaching, or attached by a live
-/// process: its index and pid.
-fn other_live(ring: &Ring, mine: Option<usize>) -> Option<(usize, u32)> {
-    (0..PRODUCER_SLOTS)
-        .filter(|&j| Some(j) != mine)
-        .find(|&j| match ring.ent32(j, ENT_STATE).load(Ordering::SeqCst) {
-            STATE_ATTACHING => true,
-            STATE_ATTACHED => !entry_gone(ring, j),
-            _ => false,
-        })
-        .map(|j| (j, ring.ent32(j, ENT_PID).load(Ordering::SeqCst)))
-}
-
-/// Whether attached entry `i`'s process is gone. The entry is read again
-/// after the verdict (section 8): a producer taking it over stores its pid
-/// just after taking it, and must not be judged by the pid it replaces.
-fn entry_gone(ring: &Ring, i: usize) -> bool {
-    let pid = ring.ent32(i, ENT_PID).load(Ordering::SeqCst);
-    let start = ring.ent64(i, ENT_START).load(Ordering::SeqCst);
-    if proc::alive(pid, start) {
-        return false;
-    }
-    ring.ent32(i, ENT_STATE).load(Ordering::SeqCst) == STATE_ATTACHED
-        && ring.ent32(i, ENT_PID).load(Ordering::SeqCst) == pid
-        && ring.ent64(i, ENT_START).load(Ordering::SeqCst) == start
 }
 
 /// A claim in progress: derefs to exactly `len` payload bytes. Aborts on drop
-/// unless `commit` or `abort` consumed it.
+/// unless `commit` or `abort` consumed it, so a claim that is not used is
+/// given back at once: `#[must_use]` makes the compiler say so.
+#[must_use = "a claim that is dropped is aborted at once: write the payload, then commit()"]
 pub struct WriteClaim<'p, 'r> {
     producer: &'p mut Producer<'r>,
     pos: u64,
@@ -555,23 +546,26 @@ impl WriteClaim<'_, '_> {
         self.stamp
     }
 
-    /// Make the record visible (spec 5.3), then wake a parked consumer (7.1).
-    /// MPSC: `Err(Discarded)` if the consumer recovered the claim first.
+    /// Make the record visible (spec 5.3), then wake a parked consumer
+    /// (7.3). `Err(Discarded)` if the claim's word was no longer its stamp:
+    /// on an MPSC ring, the consumer recovered the claim first. A claim ends
+    /// once: `commit` and `abort` take it by value.
     #[inline]
     pub fn commit(mut self) -> Result<(), Discarded> {
         self.done = true;
         let p = &mut *self.producer;
-        if p.finish(self.pos, self.stamp, word(KIND_COMMITTED, 0, 0, self.len)) {
+        let ended = p.end(self.pos, self.stamp, word(KIND_COMMITTED, 0, 0, self.len));
+        if ended {
             p.records += 1;
             p.bytes += self.len;
-            p.wake_check();
+            wakeup::wake(&p.ring, p.release);
             Ok(())
         } else {
             Err(Discarded)
         }
     }
 
-    /// Give the claim back (spec 5.4), then wake a parked consumer (7.1).
+    /// Give the claim back (spec 5.4), then wake a parked consumer (7.3).
     /// `aborts` counts it only if it took effect (an MPSC abort can lose to a
     /// recovery, like a commit).
     #[inline]
@@ -583,13 +577,16 @@ impl WriteClaim<'_, '_> {
     #[inline(never)]
     fn do_abort(&mut self) {
         self.done = true;
-        let p = &*self.producer;
-        let value = word(KIND_ABORTED, 0, 0, record_size(self.len));
-        if p.finish(self.pos, self.stamp, value) {
+        let p = &mut *self.producer;
+        if p.end(
+            self.pos,
+            self.stamp,
+            word(KIND_ABORTED, 0, 0, record_size(self.len)),
+        ) {
             p.ring.h64(OFF_ABORTS).fetch_add(1, Ordering::Relaxed);
+            // A consumer parked at this record waits for it.
+            wakeup::wake(&p.ring, p.release);
         }
-        // A consumer parked at this record waits for it.
-        p.wake_check();
     }
 }
 

@@ -1,12 +1,18 @@
-//! Opening, validating and mapping a region (spec section 10).
+//! Opening, creating, validating and mapping a region (spec section 10).
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::marker::PhantomData;
+use std::ops::Deref;
 use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
 
+use crate::error::{CorruptError, Error};
 use crate::layout::*;
 use crate::sys;
 
@@ -28,119 +34,18 @@ impl fmt::Display for Mode {
     }
 }
 
-/// Errors from opening or creating a ring, or attaching a producer.
-///
-/// The `Check*` variants name the check of spec section 10 that failed
-/// (checked in that order; the first failure is reported).
-#[derive(Debug)]
-pub enum Error {
-    /// The file could not be opened, sized or mapped.
-    Io(io::Error),
-    /// Check 1: the region is shorter than 4096 bytes.
-    TooSmall { len: u64 },
-    /// Check 2: wrong `magic`.
-    BadMagic { found: u64 },
-    /// Check 3: `version` is not 1.
-    BadVersion { found: u32 },
-    /// Check 4: `header_size`, `line_size` or `producer_slots` is wrong.
-    BadGeometry {
-        header_size: u32,
-        line_size: u32,
-        producer_slots: u32,
-    },
-    /// Check 5: `capacity` is not a power of two in `[64, 2^31]`.
-    BadCapacity { capacity: u64 },
-    /// Check 5: the region does not hold `4096 + capacity` bytes.
-    Truncated { len: u64, capacity: u64 },
-    /// Check 6: `flags` has a bit set other than bit 0.
-    BadFlags { flags: u32 },
-    /// Check 6: the mode is not the one the caller expects.
-    WrongMode { expected: Mode, found: Mode },
-    /// Check 7: `head`/`tail` not multiples of 8, or `tail - head > capacity`.
-    BadPositions { head: u64, tail: u64 },
-    /// `create` was given an invalid capacity.
-    InvalidCapacity { capacity: u64 },
-    /// SPSC ring: another live producer is attached to the producer table.
-    ProducerBusy { entry: usize, pid: u32 },
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Io(e) => write!(f, "logbuf: i/o: {e}"),
-            Error::TooSmall { len } => write!(
-                f,
-                "logbuf: open check 1 (region size) failed: {len} bytes, need at least {HEADER_SIZE}"
-            ),
-            Error::BadMagic { found } => write!(
-                f,
-                "logbuf: open check 2 (magic) failed: {found:#018x}, want {MAGIC:#018x}"
-            ),
-            Error::BadVersion { found } => write!(
-                f,
-                "logbuf: open check 3 (version) failed: {found}, want {VERSION}"
-            ),
-            Error::BadGeometry {
-                header_size,
-                line_size,
-                producer_slots,
-            } => write!(
-                f,
-                "logbuf: open check 4 (header_size/line_size/producer_slots) failed: \
-                 {header_size}/{line_size}/{producer_slots}, want {HEADER_SIZE}/{LINE_SIZE}/{PRODUCER_SLOTS}"
-            ),
-            Error::BadCapacity { capacity } => write!(
-                f,
-                "logbuf: open check 5 (capacity) failed: {capacity} is not a power of two in [64, 2^31]"
-            ),
-            Error::Truncated { len, capacity } => write!(
-                f,
-                "logbuf: open check 5 (region size) failed: {len} bytes, capacity {capacity} needs {}",
-                HEADER_SIZE as u64 + capacity
-            ),
-            Error::BadFlags { flags } => write!(
-                f,
-                "logbuf: open check 6 (flags) failed: {flags:#x} has bits other than bit 0"
-            ),
-            Error::WrongMode { expected, found } => write!(
-                f,
-                "logbuf: open check 6 (mode) failed: ring is {found}, caller expects {expected}"
-            ),
-            Error::BadPositions { head, tail } => write!(
-                f,
-                "logbuf: open check 7 (positions) failed: head {head}, tail {tail}"
-            ),
-            Error::InvalidCapacity { capacity } => write!(
-                f,
-                "logbuf: create: capacity {capacity} is not a power of two in [64, 2^31]"
-            ),
-            Error::ProducerBusy { entry, pid } => write!(
-                f,
-                "logbuf: SPSC ring already has a live producer (table entry {entry}, pid {pid})"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl From<io::Error> for Error {
-    fn from(e: io::Error) -> Self {
-        Error::Io(e)
-    }
-}
-
 /// A mapped ring region. Unmapped on drop.
 ///
 /// `Ring` is `Send + Sync`: every shared field is accessed atomically, and
-/// producers (`Ring::producer`) borrow it, one per thread.
+/// claims and records are handed out only for the bytes the protocol gives
+/// their holder. Producers and the consumer borrow it (`Ring::producer`,
+/// `Ring::consumer`) or, for a thread that must own what it uses, share it
+/// through an `Arc` (`Ring::producer_owned`, `Ring::consumer_owned`).
+///
+/// Its fields in shared memory are reached only through this crate's
+/// producer and consumer, which validate what they load: no raw accessor is
+/// public, since a safe one could alias an open claim or read a 64-bit
+/// atomic over two 32-bit fields.
 pub struct Ring {
     base: *mut u8,
     map_len: usize,
@@ -151,7 +56,8 @@ pub struct Ring {
 }
 
 // SAFETY: the mapping is shared memory accessed only through atomics or
-// through claims whose exclusivity the protocol guarantees.
+// through claims and records whose exclusivity the protocol guarantees (and
+// `Ring::open`'s contract promises for other parties).
 unsafe impl Send for Ring {}
 unsafe impl Sync for Ring {}
 
@@ -173,7 +79,42 @@ impl fmt::Debug for Ring {
     }
 }
 
-fn map(file: &File, len: usize) -> Result<*mut u8, Error> {
+/// How `Ring::create_with` makes the file.
+#[derive(Clone, Debug)]
+pub struct CreateOptions {
+    overwrite: bool,
+    permissions: u32,
+}
+
+impl Default for CreateOptions {
+    fn default() -> Self {
+        CreateOptions::new()
+    }
+}
+
+impl CreateOptions {
+    /// Refuse an existing file; permissions 0600.
+    pub fn new() -> Self {
+        CreateOptions {
+            overwrite: false,
+            permissions: 0o600,
+        }
+    }
+    /// Replace a file that exists at the path. The old file is not touched:
+    /// the new one is renamed over its name, so processes that have the old
+    /// one mapped keep their ring (and do not see this one).
+    pub fn overwrite(mut self, yes: bool) -> Self {
+        self.overwrite = yes;
+        self
+    }
+    /// The file's permission bits (exactly: the umask does not apply).
+    pub fn permissions(mut self, mode: u32) -> Self {
+        self.permissions = mode & 0o7777;
+        self
+    }
+}
+
+fn map(file: &File, len: usize) -> io::Result<*mut u8> {
     // SAFETY: plain mmap of an open descriptor; the result is checked.
     let p = unsafe {
         sys::mmap(
@@ -186,7 +127,7 @@ fn map(file: &File, len: usize) -> Result<*mut u8, Error> {
         )
     };
     if p == sys::MAP_FAILED {
-        return Err(io::Error::last_os_error().into());
+        return Err(io::Error::last_os_error());
     }
     Ok(p.cast())
 }
@@ -195,26 +136,79 @@ fn valid_capacity(c: u64) -> bool {
     c.is_power_of_two() && (MIN_CAPACITY..=MAX_CAPACITY).contains(&c)
 }
 
+/// A name beside `path` for a file being made: `.NAME.tmpPID-N`.
+fn temp_name(path: &Path, n: u64) -> PathBuf {
+    let base = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{base}.tmp{}-{n}", std::process::id()))
+}
+
 impl Ring {
-    /// Open an existing ring file of either mode (spec section 10).
-    pub fn open<P: AsRef<Path>>(path: P) -> Result<Ring, Error> {
-        Self::open_with(path, None)
+    /// Open an existing ring file of either mode, validated as spec section
+    /// 10 says (the first failed check is named).
+    ///
+    /// # Safety
+    ///
+    /// The ring is memory that other parties (processes, or other `Ring`s
+    /// and consumers in this one) read and write. This crate hands out
+    /// `&mut [u8]` over a claim's payload and `&[u8]` over a record's, which
+    /// Rust requires no one else to write while they live. The caller
+    /// promises, for as long as the returned `Ring` lives, that every party
+    /// that maps the file follows `spec/PROTOCOL.md`, in particular:
+    ///
+    /// - no party writes a claim's bytes while its producer holds it: every
+    ///   consumer's unblock timeout (spec section 9; `Consumer::set_recovery`)
+    ///   is longer than any `WriteClaim` is held;
+    /// - no party writes a record's bytes between its commit and its release
+    ///   by the consumer (which this crate's consumer does after the callback
+    ///   that sees them returns);
+    /// - nothing shrinks the file (a truncated mapping faults with `SIGBUS`).
+    ///
+    /// What the crate does check: everything it reads from the region before
+    /// it acts on it (header fields, positions, record words), so broken or
+    /// hostile values give errors, never an access outside the mapping. The
+    /// contract is about the payload bytes only, which the crate never
+    /// interprets. This is the contract of `memmap2::MmapMut::map_mut`, for
+    /// the same reason.
+    pub unsafe fn open<P: AsRef<Path>>(path: P) -> Result<Ring, Error> {
+        Self::open_with(path.as_ref(), None)
     }
 
     /// Open an existing ring file and require `mode` (check 6).
-    pub fn open_expect<P: AsRef<Path>>(path: P, mode: Mode) -> Result<Ring, Error> {
-        Self::open_with(path, Some(mode))
+    ///
+    /// # Safety
+    ///
+    /// As for [`Ring::open`].
+    pub unsafe fn open_expect<P: AsRef<Path>>(path: P, mode: Mode) -> Result<Ring, Error> {
+        Self::open_with(path.as_ref(), Some(mode))
     }
 
-    fn open_with<P: AsRef<Path>>(path: P, expect: Option<Mode>) -> Result<Ring, Error> {
-        let file = OpenOptions::new().read(true).write(true).open(path)?;
-        let len = file.metadata()?.len();
+    fn open_with(path: &Path, expect: Option<Mode>) -> Result<Ring, Error> {
+        let io = |op| move |e| Error::io(op, path, e);
+        // O_NONBLOCK: a FIFO at path must not hang the open; it is refused
+        // below as not a regular file.
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(sys::O_NONBLOCK)
+            .open(path)
+            .map_err(io("open ring file"))?;
+        let meta = file.metadata().map_err(io("stat ring file"))?;
+        if !meta.file_type().is_file() {
+            return Err(Error::io(
+                "open ring file",
+                path,
+                io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
+            ));
+        }
+        let len = meta.len();
         // Check 1, before mapping anything.
         if len < HEADER_SIZE as u64 {
             return Err(Error::TooSmall { len });
         }
-        let map_len = usize::try_from(len).map_err(|_| Error::Truncated { len, capacity: 0 })?;
-        let base = map(&file, map_len)?;
+        // No more than the largest valid ring needs; check 5 compares the
+        // file's length, not the mapping's.
+        let map_len = len.min(HEADER_SIZE as u64 + MAX_CAPACITY) as usize;
+        let base = map(&file, map_len).map_err(io("map ring file"))?;
         drop(file); // the mapping keeps the file alive
         let mut ring = Ring {
             base,
@@ -240,18 +234,15 @@ impl Ring {
             return Err(Error::BadVersion { found: version });
         }
         // 4
-        let header_size = self.h32(OFF_HEADER_SIZE).load(Ordering::Relaxed);
-        let line_size = self.h32(OFF_LINE_SIZE).load(Ordering::Relaxed);
-        let producer_slots = self.h32(OFF_PRODUCER_SLOTS).load(Ordering::Relaxed);
-        if header_size as usize != HEADER_SIZE
-            || line_size != LINE_SIZE
-            || producer_slots as usize != PRODUCER_SLOTS
-        {
-            return Err(Error::BadGeometry {
-                header_size,
-                line_size,
-                producer_slots,
-            });
+        for (field, off, want) in [
+            ("header_size", OFF_HEADER_SIZE, HEADER_SIZE as u32),
+            ("line_size", OFF_LINE_SIZE, LINE_SIZE),
+            ("producer_slots", OFF_PRODUCER_SLOTS, PRODUCER_SLOTS as u32),
+        ] {
+            let found = self.h32(off).load(Ordering::Relaxed);
+            if found != want {
+                return Err(Error::BadGeometry { field, found, want });
+            }
         }
         // 5
         let capacity = self.h64(OFF_CAPACITY).load(Ordering::Relaxed);
@@ -279,56 +270,145 @@ impl Ring {
                 });
             }
         }
-        // 7
-        let head = self.h64(OFF_HEAD).load(Ordering::Acquire);
-        let tail = self.h64(OFF_TAIL).load(Ordering::Acquire);
-        if !head.is_multiple_of(8) || !tail.is_multiple_of(8) || tail.wrapping_sub(head) > capacity
-        {
-            return Err(Error::BadPositions { head, tail });
-        }
         self.capacity = capacity;
         self.shift = capacity.trailing_zeros();
         self.max_payload = (capacity / 8) as u32;
         self.mode = mode;
+        // 7
+        self.positions()?;
         Ok(())
     }
 
-    /// Create (or overwrite) a ring file: `4096 + capacity` zero bytes, then the
-    /// immutable header fields (spec section 10). Meant for tests and tools; in
-    /// production the Go side creates rings.
-    pub fn create<P: AsRef<Path>>(path: P, capacity: u64, mode: Mode) -> Result<Ring, Error> {
+    /// `head` and `tail`, loaded and checked as section 10 check 7 says:
+    /// multiples of 8, `tail - head <= capacity`. The one owner of that rule:
+    /// opening, and attaching a producer or the consumer, call it.
+    pub(crate) fn positions(&self) -> Result<(u64, u64), CorruptError> {
+        let head = self.head();
+        let tail = self.tail();
+        if !head.is_multiple_of(8) {
+            return Err(CorruptError::new(
+                "head",
+                OFF_HEAD as u64,
+                head,
+                "not a multiple of 8",
+            ));
+        }
+        if !tail.is_multiple_of(8) {
+            return Err(CorruptError::new(
+                "tail",
+                OFF_TAIL as u64,
+                tail,
+                "not a multiple of 8",
+            ));
+        }
+        if tail.wrapping_sub(head) > self.capacity {
+            return Err(CorruptError::new(
+                "tail",
+                OFF_TAIL as u64,
+                tail,
+                "more than capacity ahead of head",
+            ));
+        }
+        Ok((head, tail))
+    }
+
+    /// Create a ring file: `4096 + capacity` zero bytes, then the immutable
+    /// header fields and a fresh random `ring_id` (spec section 10), with
+    /// permissions 0600. Refuses a path that
+    /// exists (`Error::Io` whose source has kind `AlreadyExists`).
+    ///
+    /// The file is made under a temporary name in the same directory and
+    /// renamed into place only when complete, so no process opens a
+    /// half-made ring, and a file that exists is never truncated under a
+    /// process that has it mapped.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Ring::open`]: once the file has its name, other parties may
+    /// open it.
+    pub unsafe fn create<P: AsRef<Path>>(
+        path: P,
+        capacity: u64,
+        mode: Mode,
+    ) -> Result<Ring, Error> {
+        Self::create_with(path, capacity, mode, &CreateOptions::new())
+    }
+
+    /// `create` with options: overwrite an existing file (by renaming over
+    /// it), and the file's permissions.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Ring::open`].
+    pub unsafe fn create_with<P: AsRef<Path>>(
+        path: P,
+        capacity: u64,
+        mode: Mode,
+        opts: &CreateOptions,
+    ) -> Result<Ring, Error> {
+        let path = path.as_ref();
         if !valid_capacity(capacity) {
             return Err(Error::InvalidCapacity { capacity });
         }
-        let len = HEADER_SIZE as u64 + capacity;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)?;
-        file.set_len(len)?; // a fresh extent reads as zero
-        let base = map(&file, len as usize)?;
-        let ring = Ring {
-            base,
-            map_len: len as usize,
-            capacity,
-            shift: capacity.trailing_zeros(),
-            max_payload: (capacity / 8) as u32,
-            mode,
-        };
-        ring.h32(OFF_VERSION).store(VERSION, Ordering::Relaxed);
-        ring.h32(OFF_HEADER_SIZE)
+        let exists = || io::Error::from(io::ErrorKind::AlreadyExists);
+        // Fail early and clearly; the exclusive rename below is what makes
+        // it race-free.
+        if !opts.overwrite && path.symlink_metadata().is_ok() {
+            return Err(Error::io("create ring file", path, exists()));
+        }
+        let (file, tmp) = create_temp(path, opts.permissions)?;
+        let tmp_path = tmp.as_path();
+        let made = (|| {
+            let io = |op| move |e| Error::io(op, tmp_path, e);
+            // fchmod: the requested bits exactly, whatever the umask took.
+            file.set_permissions(std::fs::Permissions::from_mode(opts.permissions))
+                .map_err(io("chmod ring file"))?;
+            let len = HEADER_SIZE as u64 + capacity;
+            // A fresh extent reads as zero, and no page is touched.
+            file.set_len(len).map_err(io("size ring file"))?;
+            let mut id = [0u8; RING_ID_SIZE];
+            random(&mut id).map_err(io("read /dev/urandom for the ring id of"))?;
+            let base = map(&file, len as usize).map_err(io("map ring file"))?;
+            let ring = Ring {
+                base,
+                map_len: len as usize,
+                capacity,
+                shift: capacity.trailing_zeros(),
+                max_payload: (capacity / 8) as u32,
+                mode,
+            };
+            ring.write_identity(&id);
+            publish(tmp_path, path, opts.overwrite)?;
+            Ok(ring)
+        })();
+        if made.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        made
+    }
+
+    /// The immutable header fields of a fresh region (spec section 10).
+    fn write_identity(&self, id: &[u8; RING_ID_SIZE]) {
+        for (i, half) in id.chunks_exact(8).enumerate() {
+            let v = u64::from_le_bytes(half.try_into().unwrap());
+            self.h64(OFF_RING_ID + 8 * i).store(v, Ordering::Relaxed);
+        }
+        self.h32(OFF_VERSION).store(VERSION, Ordering::Relaxed);
+        self.h32(OFF_HEADER_SIZE)
             .store(HEADER_SIZE as u32, Ordering::Relaxed);
-        ring.h64(OFF_CAPACITY).store(capacity, Ordering::Relaxed);
-        let flags = if mode == Mode::Mpsc { FLAG_MPSC } else { 0 };
-        ring.h32(OFF_FLAGS).store(flags, Ordering::Relaxed);
-        ring.h32(OFF_LINE_SIZE).store(LINE_SIZE, Ordering::Relaxed);
-        ring.h32(OFF_PRODUCER_SLOTS)
+        self.h64(OFF_CAPACITY)
+            .store(self.capacity, Ordering::Relaxed);
+        let flags = if self.mode == Mode::Mpsc {
+            FLAG_MPSC
+        } else {
+            0
+        };
+        self.h32(OFF_FLAGS).store(flags, Ordering::Relaxed);
+        self.h32(OFF_LINE_SIZE).store(LINE_SIZE, Ordering::Relaxed);
+        self.h32(OFF_PRODUCER_SLOTS)
             .store(PRODUCER_SLOTS as u32, Ordering::Relaxed);
         // magic last, with release: a reader that sees it sees the rest.
-        ring.h64(OFF_MAGIC).store(MAGIC, Ordering::Release);
-        Ok(ring)
+        self.h64(OFF_MAGIC).store(MAGIC, Ordering::Release);
     }
 
     /// Data area size in bytes.
@@ -343,11 +423,25 @@ impl Ring {
     pub fn mode(&self) -> Mode {
         self.mode
     }
-    /// Current `head` (acquire).
+    /// `ring_id`: the 16 random bytes that name this ring for as long as it
+    /// exists (spec section 10). `(ring_id, position)` names one record.
+    pub fn ring_id(&self) -> [u8; RING_ID_SIZE] {
+        let mut id = [0u8; RING_ID_SIZE];
+        for (i, half) in id.chunks_exact_mut(8).enumerate() {
+            half.copy_from_slice(
+                &self
+                    .h64(OFF_RING_ID + 8 * i)
+                    .load(Ordering::Relaxed)
+                    .to_le_bytes(),
+            );
+        }
+        id
+    }
+    /// Current `head`, as found (acquire): not validated, for display.
     pub fn head(&self) -> u64 {
         self.h64(OFF_HEAD).load(Ordering::Acquire)
     }
-    /// Current `tail` (acquire).
+    /// Current `tail`, as found (acquire): not validated, for display.
     pub fn tail(&self) -> u64 {
         self.h64(OFF_TAIL).load(Ordering::Acquire)
     }
@@ -359,68 +453,31 @@ impl Ring {
     pub fn aborts(&self) -> u64 {
         self.h64(OFF_ABORTS).load(Ordering::Relaxed)
     }
-    /// `consumer_state`: 0 none, 1 attached, 2 closed.
-    pub fn consumer_state(&self) -> u32 {
-        self.h32(OFF_CONSUMER_STATE).load(Ordering::Acquire)
-    }
-    /// Whether the consumer has closed, or is recorded as attached but its
-    /// process is gone (spec section 8). Calls `kill(pid, 0)` and reads
-    /// `/proc`: not for hot paths.
-    pub fn consumer_gone(&self) -> bool {
-        match self.consumer_state() {
-            STATE_CLOSED => true,
-            STATE_ATTACHED => {
-                let pid = self.h32(OFF_CONSUMER_PID).load(Ordering::SeqCst);
-                let start = self.h64(OFF_CONSUMER_START).load(Ordering::SeqCst);
-                // Read again after the verdict: a consumer attaching just now
-                // must not be judged by the pid or start it replaces.
-                !crate::proc::alive(pid, start)
-                    && self.consumer_state() == STATE_ATTACHED
-                    && self.h32(OFF_CONSUMER_PID).load(Ordering::SeqCst) == pid
-                    && self.h64(OFF_CONSUMER_START).load(Ordering::SeqCst) == start
-            }
-            _ => false,
-        }
-    }
-
-    /// Base address of the mapping (header at offset 0, data at 4096). For
-    /// tools and tests that inspect or act as a consumer; all shared fields
-    /// must be accessed atomically as spec section 6 says.
-    pub fn base_ptr(&self) -> *mut u8 {
-        self.base
-    }
-
-    /// Atomic view of the 8-byte header field at `off`.
-    pub fn header_u64(&self, off: usize) -> &AtomicU64 {
-        assert!(off.is_multiple_of(8) && off + 8 <= HEADER_SIZE);
-        self.h64(off)
-    }
-    /// Atomic view of the 4-byte header field at `off`.
-    pub fn header_u32(&self, off: usize) -> &AtomicU32 {
-        assert!(off.is_multiple_of(4) && off + 4 <= HEADER_SIZE);
-        self.h32(off)
-    }
 
     #[inline(always)]
     pub(crate) fn h64(&self, off: usize) -> &AtomicU64 {
+        debug_assert!(off.is_multiple_of(8) && off + 8 <= HEADER_SIZE);
         // SAFETY: off is an 8-aligned offset inside the mapped header; the
         // mapping is page aligned and lives as long as `self`.
         unsafe { AtomicU64::from_ptr(self.base.add(off).cast()) }
     }
     #[inline(always)]
     pub(crate) fn h32(&self, off: usize) -> &AtomicU32 {
+        debug_assert!(off.is_multiple_of(4) && off + 4 <= HEADER_SIZE);
         // SAFETY: as for h64, 4-aligned.
         unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) }
     }
-    /// Pointer to byte offset `off` (already masked) of the data area.
+    /// Pointer to byte offset `off` of the data area; `off <= capacity`.
     #[inline(always)]
     pub(crate) fn data(&self, off: u64) -> *mut u8 {
-        // SAFETY: callers pass off < capacity.
+        debug_assert!(off <= self.capacity);
+        // SAFETY: callers pass off <= capacity: inside the mapping, or one
+        // past the data area.
         unsafe { self.base.add(HEADER_SIZE + off as usize) }
     }
-    /// The header word at position `pos`.
+    /// The header word at position `pos` (masked to the data area and to 8).
     #[inline(always)]
-    pub fn word_at(&self, pos: u64) -> &AtomicU64 {
+    pub(crate) fn word_at(&self, pos: u64) -> &AtomicU64 {
         let off = pos & (self.capacity - 1) & !7;
         // SAFETY: off < capacity, 8-aligned.
         unsafe { AtomicU64::from_ptr(self.data(off).cast()) }
@@ -429,13 +486,88 @@ impl Ring {
     pub(crate) fn shift(&self) -> u32 {
         self.shift
     }
-    /// Producer table entry `i`, field at `field`.
-    #[inline(always)]
-    pub(crate) fn ent64(&self, i: usize, field: usize) -> &AtomicU64 {
-        self.h64(OFF_PRODUCER_TABLE + PRODUCER_ENTRY_SIZE * i + field)
+}
+
+/// Fill `buf` from the kernel's cryptographic random source.
+fn random(buf: &mut [u8]) -> io::Result<()> {
+    use std::io::Read;
+    File::open("/dev/urandom")?.read_exact(buf)
+}
+
+/// Create an empty file beside `path`, exclusively.
+fn create_temp(path: &Path, perm: u32) -> Result<(File, PathBuf), Error> {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let mut i = 0;
+    loop {
+        let tmp = temp_name(path, SEQ.fetch_add(1, Ordering::Relaxed));
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(perm)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((f, tmp)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && i < 100 => i += 1,
+            Err(e) => return Err(Error::io("create ring file", tmp, e)),
+        }
     }
+}
+
+/// Give the finished ring at `tmp` its name. Without overwrite:
+/// `renameat2(RENAME_NOREPLACE)`, or link + unlink on file systems without
+/// it; either fails if `path` exists, atomically.
+fn publish(tmp: &Path, path: &Path, overwrite: bool) -> Result<(), Error> {
+    let err = |e| Error::io("create ring file", path, e);
+    if overwrite {
+        return std::fs::rename(tmp, path).map_err(err);
+    }
+    match sys::rename_noreplace(tmp, path) {
+        Err(e) if matches!(e.raw_os_error(), Some(sys::EINVAL | sys::ENOSYS)) => {
+            std::fs::hard_link(tmp, path).map_err(err)?;
+            let _ = std::fs::remove_file(tmp);
+            Ok(())
+        }
+        r => r.map_err(err),
+    }
+}
+
+/// A producer's or the consumer's hold on its ring: borrowed for `'r`, or
+/// shared through an `Arc` it keeps (then `'r` may be `'static`). Derefs to
+/// the ring at the cost of a plain reference.
+pub(crate) struct RingRef<'r> {
+    ptr: NonNull<Ring>,
+    _keep: Option<Arc<Ring>>,
+    _life: PhantomData<&'r Ring>,
+}
+
+// SAFETY: it is a `&Ring` or an `Arc<Ring>`, both Send + Sync because Ring is.
+unsafe impl Send for RingRef<'_> {}
+unsafe impl Sync for RingRef<'_> {}
+
+impl<'r> RingRef<'r> {
+    pub(crate) fn borrowed(ring: &'r Ring) -> Self {
+        RingRef {
+            ptr: NonNull::from(ring),
+            _keep: None,
+            _life: PhantomData,
+        }
+    }
+    pub(crate) fn shared(ring: &Arc<Ring>) -> RingRef<'static> {
+        RingRef {
+            ptr: NonNull::from(&**ring),
+            _keep: Some(Arc::clone(ring)),
+            _life: PhantomData,
+        }
+    }
+}
+
+impl Deref for RingRef<'_> {
+    type Target = Ring;
     #[inline(always)]
-    pub(crate) fn ent32(&self, i: usize, field: usize) -> &AtomicU32 {
-        self.h32(OFF_PRODUCER_TABLE + PRODUCER_ENTRY_SIZE * i + field)
+    fn deref(&self) -> &Ring {
+        // SAFETY: the ring outlives 'r (borrowed) or is kept alive by the
+        // Arc this holds (shared); the reference is tied to &self.
+        unsafe { self.ptr.as_ref() }
     }
 }

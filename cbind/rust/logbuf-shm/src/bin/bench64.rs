@@ -32,10 +32,8 @@ fn main() -> std::process::ExitCode {
 mod bench {
     use core::arch::x86_64::__rdtscp;
     use std::hint::black_box;
-    use std::sync::atomic::Ordering;
 
-    use logbuf_shm::layout::*;
-    use logbuf_shm::{Mode, Producer, Ring};
+    use logbuf_shm::{Consumer, Mode, Producer, Ring};
 
     const PAYLOAD: usize = 64;
     const WARMUP: usize = 10_000;
@@ -48,33 +46,13 @@ mod bench {
         unsafe { __rdtscp(&mut aux) }
     }
 
-    /// Act as the consumer: release everything up to `tail`.
-    fn drain(ring: &Ring) -> Result<(), String> {
-        let cap = ring.capacity();
-        let mut h = ring.head();
-        let t = ring.tail();
-        while h != t {
-            let w = ring.word_at(h).load(Ordering::Acquire);
-            let size = match word_kind(w) {
-                KIND_COMMITTED => record_size(word_len(w)),
-                KIND_PADDING | KIND_ABORTED | KIND_UNBLOCKED => word_len(w),
-                _ => return Err(format!("unexpected word {w:#018x} at {h}")),
-            };
-            let off = h & (cap - 1);
-            if size < 8 || off + size > cap {
-                return Err(format!("corrupt word {w:#018x} at {h}"));
-            }
-            // SAFETY: [off, off + size) is inside the data area.
-            unsafe {
-                std::ptr::write_bytes(
-                    ring.base_ptr().add(HEADER_SIZE + off as usize),
-                    0,
-                    size as usize,
-                )
-            };
-            h = h.wrapping_add(size);
-        }
-        ring.header_u64(OFF_HEAD).store(h, Ordering::Release);
+    /// Act as the consumer: release everything committed.
+    fn drain(c: &mut Consumer<'_>) -> Result<(), String> {
+        while c
+            .read_batch(usize::MAX, |_| {})
+            .map_err(|e| e.to_string())?
+            > 0
+        {}
         Ok(())
     }
 
@@ -92,7 +70,8 @@ mod bench {
     pub fn run() -> Result<String, String> {
         let args: Vec<String> = std::env::args().collect();
         let ring = match args.len() {
-            2 => Ring::open(&args[1]).map_err(|e| e.to_string())?,
+            // SAFETY: the benchmark is alone on the ring (usage above).
+            2 => unsafe { Ring::open(&args[1]) }.map_err(|e| e.to_string())?,
             4 => {
                 let cap: u64 = args[2].parse().map_err(|_| "bad CAPACITY")?;
                 let mode = match args[3].as_str() {
@@ -100,34 +79,34 @@ mod bench {
                     "mpsc" => Mode::Mpsc,
                     m => return Err(format!("bad mode {m:?}")),
                 };
-                Ring::create(&args[1], cap, mode).map_err(|e| e.to_string())?
+                let _ = std::fs::remove_file(&args[1]);
+                // SAFETY: as for open.
+                unsafe { Ring::create(&args[1], cap, mode) }.map_err(|e| e.to_string())?
             }
             _ => return Err("usage: bench64 RING-FILE [CAPACITY spsc|mpsc]".into()),
         };
         if ring.max_payload() < PAYLOAD {
             return Err(format!("max_payload {} < {PAYLOAD}", ring.max_payload()));
         }
-        if ring.consumer_state() == STATE_ATTACHED && !ring.consumer_gone() {
-            return Err("a consumer is attached; the benchmark must be alone".into());
-        }
-        drain(&ring)?;
+        let mut c = ring.consumer().map_err(|e| e.to_string())?;
+        drain(&mut c)?;
         let mut p = ring.producer().map_err(|e| e.to_string())?;
         let payload = [0xA5u8; PAYLOAD];
         // Worst case per operation: padding (< one record) + one record.
-        let reserve = 2 * record_size(PAYLOAD as u64);
+        let reserve = 2 * (8 + PAYLOAD as u64);
         let cap = ring.capacity();
         let low = |r: &Ring| cap - r.tail().wrapping_sub(r.head()) < reserve;
 
         for _ in 0..WARMUP {
             if low(&ring) {
-                drain(&ring)?;
+                drain(&mut c)?;
             }
             op(&mut p, &payload);
         }
         let mut samples = Vec::with_capacity(SAMPLES);
         for _ in 0..SAMPLES {
             if low(&ring) {
-                drain(&ring)?;
+                drain(&mut c)?;
             }
             let t0 = tsc();
             op(&mut p, &payload);
@@ -142,7 +121,7 @@ mod bench {
             })
             .collect();
         drop(p);
-        drain(&ring)?;
+        drain(&mut c)?;
         samples.sort_unstable();
         overhead.sort_unstable();
         Ok(format!(
