@@ -472,8 +472,8 @@ fn resume(ring: &Ring) -> Result<(u64, u64), CorruptError> {
     let records = ring.h64(OFF_RELEASING_RECORDS).load(Ordering::Relaxed);
     let read = ring.h64(OFF_READ_RECORDS).load(Ordering::Relaxed);
     if records.wrapping_sub(read) > span / record_size(1) {
-        // Not a rule of the spec's: the Go consumer checks it too, so that a
-        // broken count cannot make read_records, the ring's sequence, jump.
+        // So that a broken count cannot make read_records, the ring's
+        // sequence, jump (spec 7.2).
         return Err(CorruptError::new(
             "releasing_records",
             OFF_RELEASING_RECORDS as u64,
@@ -481,12 +481,19 @@ fn resume(ring: &Ring) -> Result<(u64, u64), CorruptError> {
             "more records after read_records than the releasing span can hold",
         ));
     }
+    let bytes = ring.h64(OFF_RELEASING_BYTES).load(Ordering::Relaxed);
+    let read_bytes = ring.h64(OFF_READ_BYTES).load(Ordering::Relaxed);
+    if bytes.wrapping_sub(read_bytes) > span {
+        return Err(CorruptError::new(
+            "releasing_bytes",
+            OFF_RELEASING_BYTES as u64,
+            bytes,
+            "more payload bytes after read_bytes than the releasing span holds",
+        ));
+    }
     zero_span(ring, head, span);
     ring.h64(OFF_READ_RECORDS).store(records, Ordering::Relaxed);
-    ring.h64(OFF_READ_BYTES).store(
-        ring.h64(OFF_RELEASING_BYTES).load(Ordering::Relaxed),
-        Ordering::Relaxed,
-    );
+    ring.h64(OFF_READ_BYTES).store(bytes, Ordering::Relaxed);
     ring.h64(OFF_HEAD).store(rel, Ordering::Release);
     Ok((rel, tail))
 }

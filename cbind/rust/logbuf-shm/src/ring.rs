@@ -270,16 +270,27 @@ impl Ring {
                 });
             }
         }
+        // 7: a ring needs an identity, or records keyed by (ring_id,
+        // position) could not tell it from the ring re-created after it.
+        if (0..RING_ID_SIZE / 8).all(|i| self.h64(OFF_RING_ID + 8 * i).load(Ordering::Relaxed) == 0)
+        {
+            return Err(Error::Corrupt(CorruptError::new(
+                "ring_id",
+                OFF_RING_ID as u64,
+                0,
+                "all zero: a ring needs an identity",
+            )));
+        }
         self.capacity = capacity;
         self.shift = capacity.trailing_zeros();
         self.max_payload = (capacity / 8) as u32;
         self.mode = mode;
-        // 7
+        // 8
         self.positions()?;
         Ok(())
     }
 
-    /// `head` and `tail`, loaded and checked as section 10 check 7 says:
+    /// `head` and `tail`, loaded and checked as section 10 check 8 says:
     /// multiples of 8, `tail - head <= capacity`. The one owner of that rule:
     /// opening, and attaching a producer or the consumer, call it.
     pub(crate) fn positions(&self) -> Result<(u64, u64), CorruptError> {
