@@ -16,12 +16,34 @@ import (
 // The C programs (and the Rust crate's, rust_test.go) are built once per test
 // binary, on first use, into a directory TestMain removes.
 var (
-	buildDir  string
-	buildMu   sync.Mutex
-	built     = map[string]*buildResult{}
-	cFlags    = []string{"-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic"}
-	sanitizer = []string{"-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"}
+	buildDir string
+	buildMu  sync.Mutex
+	built    = map[string]*buildResult{}
+	cFlags   = []string{"-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-pthread"}
 )
+
+// A build is how a C program is compiled: plainly, or with sanitizers that
+// abort it on their first finding.
+type build int
+
+const (
+	plainBuild build = iota
+	asanBuild        // AddressSanitizer and UndefinedBehaviorSanitizer
+	tsanBuild        // ThreadSanitizer
+)
+
+func (b build) String() string { return [...]string{"plain", "asan", "tsan"}[b] }
+
+// flags are what the build adds to cFlags.
+func (b build) flags() []string {
+	switch b {
+	case asanBuild:
+		return []string{"-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"}
+	case tsanBuild:
+		return []string{"-O1", "-g", "-fsanitize=thread"}
+	}
+	return nil
+}
 
 type buildResult struct {
 	once sync.Once
@@ -68,12 +90,21 @@ func testBuildDir(t *testing.T) string {
 
 // cprog builds tests/NAME.c (or another source under cbind/) once and returns
 // the binary. With sanitize, it is built with AddressSanitizer and
-// UndefinedBehaviorSanitizer, which abort the program on the first finding.
+// UndefinedBehaviorSanitizer (asanBuild).
 func cprog(t *testing.T, src string, sanitize bool) string {
+	t.Helper()
+	if sanitize {
+		return cbuild(t, src, asanBuild)
+	}
+	return cbuild(t, src, plainBuild)
+}
+
+// cbuild builds src once per build kind and returns the binary.
+func cbuild(t *testing.T, src string, kind build) string {
 	t.Helper()
 	compiler := cc(t)
 	dir := testBuildDir(t)
-	key := fmt.Sprintf("%s/%v", src, sanitize)
+	key := fmt.Sprintf("%s/%v", src, kind)
 	buildMu.Lock()
 	b := built[key]
 	if b == nil {
@@ -83,13 +114,11 @@ func cprog(t *testing.T, src string, sanitize bool) string {
 	buildMu.Unlock()
 	b.once.Do(func() {
 		name := strings.ReplaceAll(strings.TrimSuffix(src, ".c"), "/", "-")
-		flags := cFlags
-		if sanitize {
-			name += "-san"
-			flags = append(append([]string{}, cFlags...), sanitizer...)
+		if kind != plainBuild {
+			name += "-" + kind.String()
 		}
 		b.path = filepath.Join(dir, name)
-		args := append(append([]string{}, flags...), "-I", ".", "-o", b.path, src)
+		args := append(append(append([]string{}, cFlags...), kind.flags()...), "-I", ".", "-o", b.path, src)
 		out, err := exec.Command(compiler, args...).CombinedOutput()
 		if err != nil {
 			b.err = fmt.Errorf("%s %s: %v\n%s", compiler, strings.Join(args, " "), err, out)
