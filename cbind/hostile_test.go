@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -200,5 +202,46 @@ func TestHostileGarbage(t *testing.T) {
 			}
 		}
 		c.Release()
+	}
+}
+
+// TestHostileC runs the C producer and consumer on hostile regions
+// (tests/hostile.c, built with AddressSanitizer and UndefinedBehaviorSanitizer):
+// random region headers, record words and producer table entries, rewritten
+// by "another party" between calls, in memory between guard pages with
+// canaries. 20000 inputs (2000 with -short); about a second.
+func TestHostileC(t *testing.T) {
+	prog := cprog(t, "tests/hostile.c", true)
+	n := 20000
+	if testing.Short() {
+		n = 2000
+	}
+	out := start(t, procTimeout, prog, "-random", "1", strconv.Itoa(n)).mustSucceed(t)
+	t.Log(strings.TrimSpace(out))
+}
+
+// TestHostileCFuzz runs tests/hostile.c as a libFuzzer target (clang
+// -fsanitize=fuzzer, with AddressSanitizer and UndefinedBehaviorSanitizer)
+// for a bounded number of inputs from a fixed seed; skipped with -short and
+// where clang cannot build fuzzers (libclang-rt-14-dev). A finding fails the
+// test and is written into t.TempDir() by libFuzzer, named in the output.
+func TestHostileCFuzz(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: a fuzzing run")
+	}
+	clang, err := exec.LookPath("clang")
+	if err != nil {
+		t.Skip("skipping: no clang on PATH")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "hostile-fuzz")
+	args := []string{"-std=c11", "-O1", "-g", "-DLOGBUF_LIBFUZZER", "-fsanitize=fuzzer,address,undefined",
+		"-fno-sanitize-recover=all", "-I", ".", "-o", bin, "tests/hostile.c"}
+	if out, err := exec.Command(clang, args...).CombinedOutput(); err != nil {
+		t.Skipf("skipping: clang cannot build a libFuzzer target here (libclang-rt-14-dev?): %v\n%s", err, out)
+	}
+	p := start(t, procTimeout, bin, "-runs=50000", "-seed=1", "-max_len=1024", "-artifact_prefix="+dir+"/")
+	if code, _, stderr := p.wait(); code != 0 {
+		t.Fatalf("libFuzzer exited %d:\n%s", code, stderr)
 	}
 }
