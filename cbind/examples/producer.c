@@ -4,12 +4,14 @@
  *
  *     cc -std=c11 -O2 -Wall -I cbind -o producer cbind/examples/producer.c
  *     ./producer /dev/shm/app.ring < messages.txt
+ *
+ * or, with logbuf installed (cbind/README.md), through CMakeLists.txt here or
+ * $(pkg-config --cflags logbuf).
  */
 #include "logbuf.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 int main(int argc, char **argv) {
     if (argc != 2) {
@@ -43,14 +45,12 @@ int main(int argc, char **argv) {
         if (n > logbuf_max_payload(&ring)) {
             n = logbuf_max_payload(&ring); /* or split it; this example cuts */
         }
-        /* Claim, fill in place, commit. logbuf_try_write(&p, line, n) does the
-         * same in one call. */
+        /* Claim (waiting while the consumer is behind: -1 is no time limit),
+         * fill in place, commit. logbuf_write_timeout(&p, line, n, -1) does
+         * the same in one call. LOGBUF_ERR_CLOSED ends the loop when the
+         * consumer has gone. */
         logbuf_claim c;
-        /* LOGBUF_ERR_CLOSED ends the loop when the consumer has gone. */
-        while ((err = logbuf_try_claim(&p, n, &c)) == LOGBUF_ERR_FULL) {
-            struct timespec pause = {0, 100000}; /* the consumer is behind: wait 100 us */
-            nanosleep(&pause, NULL);
-        }
+        err = logbuf_claim_timeout(&p, n, &c, -1);
         if (err == LOGBUF_OK) {
             memcpy(c.bytes, line, n);
             err = logbuf_commit(&c);
