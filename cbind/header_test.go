@@ -32,18 +32,7 @@ func TestHeaderCXX(t *testing.T) {
 // TestExampleBuilds compiles the example producer with the strict flags and
 // writes a line through it.
 func TestExampleBuilds(t *testing.T) {
-	cc(t)
-	prog := cprog(t, "examples/producer.c", false)
-	f, path := createRing(t, 1<<12, 0)
-	cmd := exec.Command(prog, path)
-	cmd.Stdin = strings.NewReader("hello from C\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	chk := f.Region().Data()[8:20]
-	if string(chk) != "hello from C" {
-		t.Fatalf("ring holds %q", chk)
-	}
+	checkExample(t, cprog(t, "examples/producer.c", false))
 }
 
 // TestGeneratedHeaderFresh regenerates logbuf_abi.h into a temporary file and
@@ -68,5 +57,73 @@ func TestGeneratedHeaderFresh(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatal("cbind/logbuf_abi.h is stale: run go generate ./cbind")
+	}
+}
+
+// acceptedWarnings reads the warnings logbuf.h says it accepts under clang's
+// -Weverything, per language ("c" or "c++"), from the lines between its
+// warnings-accepted markers: " * LANG -Wno-NAME  reason".
+func acceptedWarnings(t *testing.T) map[string][]string {
+	t.Helper()
+	src, err := os.ReadFile("logbuf.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok1 := strings.Cut(string(src), "warnings-accepted:begin\n")
+	block, _, ok2 := strings.Cut(rest, " * warnings-accepted:end")
+	if !ok1 || !ok2 {
+		t.Fatal("logbuf.h has no warnings-accepted block")
+	}
+	accepted := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "*"))
+		if len(f) < 3 || (f[0] != "c" && f[0] != "c++") || !strings.HasPrefix(f[1], "-Wno-") {
+			t.Fatalf("logbuf.h: bad warnings-accepted line %q: want \"LANG -Wno-NAME reason\"", line)
+		}
+		accepted[f[0]] = append(accepted[f[0]], f[1])
+	}
+	return accepted
+}
+
+// TestHeaderWarnings compiles logbuf.h with clang's -Weverything -Werror, as
+// C11 (a file that includes it) and as C++17 (tests/cxx.cc, which uses
+// every part of it), turning off only the warnings the header documents it
+// accepts; and checks that each of those is still needed, so the list does
+// not outlive its reasons.
+func TestHeaderWarnings(t *testing.T) {
+	accepted := acceptedWarnings(t)
+	dir := t.TempDir()
+	tu := filepath.Join(dir, "include.c")
+	if err := os.WriteFile(tu, []byte("#include \"logbuf.h\"\nint main(void) { return 0; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range []struct{ name, compiler, std, src string }{
+		{"c", "clang", "-std=c11", tu},
+		{"c++", "clang++", "-std=c++17", "tests/cxx.cc"},
+	} {
+		t.Run(lang.name, func(t *testing.T) {
+			compiler, err := exec.LookPath(lang.compiler)
+			if err != nil {
+				t.Skipf("skipping: no %s on PATH", lang.compiler)
+			}
+			compile := func(off []string) (string, error) {
+				args := append([]string{lang.std, "-Weverything", "-Werror", "-fsyntax-only", "-I", cwd}, off...)
+				out, err := exec.Command(compiler, append(args, lang.src)...).CombinedOutput()
+				return string(out), err
+			}
+			if out, err := compile(accepted[lang.name]); err != nil {
+				t.Fatalf("%s -Weverything with %v off: %v\n%s", lang.compiler, accepted[lang.name], err, out)
+			}
+			for i, flag := range accepted[lang.name] {
+				others := append(append([]string{}, accepted[lang.name][:i]...), accepted[lang.name][i+1:]...)
+				if _, err := compile(others); err == nil {
+					t.Errorf("logbuf.h accepts %s, but compiles without it: drop it from the list", flag)
+				}
+			}
+		})
 	}
 }
