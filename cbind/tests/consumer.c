@@ -4,19 +4,48 @@
  *     consumer RING-FILE COUNT
  *
  * On success it prints "ok N" and one line "producer ID RECORDS" per producer,
- * and exits 0. Exit status: 1 bad arguments or ring (message names the
- * problem), 2 a bad record, 3 the ring is corrupt (the fault is printed), 4 no
- * progress for 20 seconds. */
+ * and exits 0. It reads with logbuf_consume and waits with logbuf_poll. Exit
+ * status: 1 bad arguments or ring (message names the problem), 2 a bad
+ * record, 3 the ring is corrupt (the fault is printed), 4 no record for 20
+ * seconds, or every producer closed before COUNT records. */
 #include "../logbuf.h"
 #include "testrec.h"
 
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #define MAX_IDS 1024
 
-static uint64_t next_seq[MAX_IDS];
+/* checker is the state logbuf_consume's callback checks records with. */
+typedef struct checker {
+    uint64_t got;
+    uint64_t next_seq[MAX_IDS];
+    char why[256]; /* the first bad record, or "" */
+} checker;
+
+static int check(void *ctx, const unsigned char *b, size_t len) {
+    checker *k = ctx;
+    uint32_t id;
+    uint64_t seq;
+    const char *why = testrec_check(b, len, &id, &seq);
+    if (why == NULL && id >= MAX_IDS) {
+        why = "producer id out of range";
+    }
+    if (why != NULL) {
+        snprintf(k->why, sizeof k->why, "record %llu (%zu bytes): %s", (unsigned long long)k->got, len, why);
+        return 1;
+    }
+    if (seq != k->next_seq[id]) {
+        snprintf(k->why, sizeof k->why, "record %llu: producer %u: seq %llu, want %llu", (unsigned long long)k->got,
+                 id, (unsigned long long)seq, (unsigned long long)k->next_seq[id]);
+        return 1;
+    }
+    k->next_seq[id]++;
+    k->got++;
+    return 0;
+}
+
+static checker k;
 
 int main(int argc, char **argv) {
     if (argc != 3) {
@@ -37,62 +66,49 @@ int main(int argc, char **argv) {
         return 1;
     }
     logbuf_consumer c;
-    logbuf_consumer_init(&c, &ring);
-    uint64_t got = 0, idle_since = logbuf_now();
-    unsigned idle = 0;
-    while (got < count) {
-        logbuf_record rec;
-        int batch = 0;
-        while (batch < 64 && got < count && (err = logbuf_try_read(&c, &rec)) == LOGBUF_OK) {
-            uint32_t id;
-            uint64_t seq;
-            const char *why = testrec_check(rec.bytes, rec.len, &id, &seq);
-            if (why == NULL && id >= MAX_IDS) {
-                why = "producer id out of range";
-            }
-            if (why == NULL && seq != next_seq[id]) {
-                fprintf(stderr, "consumer: record %llu: producer %u: seq %llu, want %llu\n",
-                        (unsigned long long)got, id, (unsigned long long)seq, (unsigned long long)next_seq[id]);
+    if ((err = logbuf_consumer_init(&c, &ring)) == LOGBUF_OK) {
+        while (k.got < count) {
+            uint64_t left = count - k.got;
+            int n = logbuf_consume(&c, left < 64 ? (size_t)left : 64, check, &k);
+            if (k.why[0] != 0) {
+                fprintf(stderr, "consumer: %s\n", k.why);
                 return 2;
             }
-            if (why != NULL) {
-                fprintf(stderr, "consumer: record %llu (%zu bytes): %s\n", (unsigned long long)got, rec.len, why);
-                return 2;
+            if (n < 0) {
+                err = n;
+                break;
             }
-            next_seq[id]++;
-            got++;
-            batch++;
-        }
-        logbuf_release(&c);
-        if (batch > 0) {
-            idle_since = logbuf_now();
-            idle = 0;
-            continue;
-        }
-        if (err == LOGBUF_ERR_CORRUPT) {
-            logbuf_format_fault(&c.fault, msg, sizeof msg);
-            fprintf(stderr, "consumer: %s\n", msg);
-            return 3;
-        }
-        if (logbuf_now() - idle_since > UINT64_C(20000000000)) {
-            fprintf(stderr, "consumer: no record for 20 s after %llu of %llu\n", (unsigned long long)got,
-                    (unsigned long long)count);
-            return 4;
-        }
-        /* Yield a while before parking: parking as soon as the ring is empty
-         * would cost a wake-up, two context switches, per record when the
-         * consumer keeps up. */
-        if (++idle < 200) {
-            sched_yield();
-        } else {
-            logbuf_consumer_wait(&c, 1000000); /* park for up to 1 ms (section 7.1) */
+            if (n > 0) {
+                continue;
+            }
+            /* Nothing ready: wait for it, parked on the futex (section 7.1)
+             * after a short spin. */
+            err = logbuf_poll(&c, INT64_C(20000000000));
+            if (err == LOGBUF_ERR_TIMEOUT || err == LOGBUF_EOF) {
+                fprintf(stderr, "consumer: %s after %llu of %llu records\n",
+                        err == LOGBUF_EOF ? "every producer closed" : "no record for 20 s", (unsigned long long)k.got,
+                        (unsigned long long)count);
+                return 4;
+            }
+            if (err != LOGBUF_OK) {
+                break;
+            }
         }
     }
+    if (err == LOGBUF_ERR_CORRUPT) {
+        logbuf_format_fault(&c.fault, msg, sizeof msg);
+        fprintf(stderr, "consumer: %s\n", msg);
+        return 3;
+    }
+    if (err != LOGBUF_OK) {
+        fprintf(stderr, "consumer: %s\n", logbuf_strerror(err));
+        return 1;
+    }
     logbuf_consumer_close(&c);
-    printf("ok %llu\n", (unsigned long long)got);
+    printf("ok %llu\n", (unsigned long long)k.got);
     for (uint32_t id = 0; id < MAX_IDS; id++) {
-        if (next_seq[id] != 0) {
-            printf("producer %u %llu\n", id, (unsigned long long)next_seq[id]);
+        if (k.next_seq[id] != 0) {
+            printf("producer %u %llu\n", id, (unsigned long long)k.next_seq[id]);
         }
     }
     logbuf_close(&ring);

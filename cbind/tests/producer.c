@@ -3,13 +3,12 @@
  *     producer RING-FILE PRODUCER-ID COUNT SEED [ABORT-EVERY]
  *
  * writes COUNT records into the ring file (SPSC or MPSC, as the file says),
- * retrying a full ring after yielding the CPU, and exits 0. With ABORT-EVERY
+ * waiting for space with logbuf_claim_timeout, and exits 0. With ABORT-EVERY
  * K > 0 it also claims and aborts a record before every K-th one, so that
  * consumers see skips. Exit status: 1 bad arguments or ring, 2 a ring error. */
 #include "../logbuf.h"
 #include "testrec.h"
 
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -52,19 +51,13 @@ int main(int argc, char **argv) {
         size_t len = testrec_len(testrec_next(&x), ring.max_payload);
         logbuf_claim c;
         if (abort_every != 0 && seq % abort_every == 0) {
-            while ((err = logbuf_try_claim(&p, len, &c)) == LOGBUF_ERR_FULL) {
-                sched_yield();
-            }
-            if (err != LOGBUF_OK) {
+            if ((err = logbuf_claim_timeout(&p, len, &c, -1)) != LOGBUF_OK) {
                 break;
             }
             memset(c.bytes, 0xAB, c.len);
             logbuf_abort(&c);
         }
-        while ((err = logbuf_try_claim(&p, len, &c)) == LOGBUF_ERR_FULL) {
-            sched_yield();
-        }
-        if (err != LOGBUF_OK) {
+        if ((err = logbuf_claim_timeout(&p, len, &c, -1)) != LOGBUF_OK) {
             break;
         }
         testrec_fill(c.bytes, c.len, id, seq);
