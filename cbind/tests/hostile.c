@@ -153,28 +153,32 @@ static uint64_t hostile_word(input *in, uint64_t capacity) {
     return w;
 }
 
-/* hostile_pid picks a pid for a table entry or the consumer: this process,
- * init (alive), one that cannot exist, or anything. */
-static uint32_t hostile_pid(input *in) {
-    switch (byte(in) % 4) {
-    case 0: return (uint32_t)getpid();
-    case 1: return 1;
-    case 2: return 0x3FFFFF + 1;
-    default: return (uint32_t)u64(in);
+/* hostile_lease picks a lease word for a party record: free, held by this
+ * process, by init (alive), by a process that cannot exist, detached,
+ * closed, or anything. */
+static uint64_t hostile_lease(input *in) {
+    uint32_t pid = (uint32_t)getpid();
+    switch (byte(in) % 8) {
+    case 0: return 0;
+    case 1: return logbuf_lease_make(LOGBUF_STATE_ATTACHED, pid, logbuf_start_time(0));
+    case 2: return logbuf_lease_make(LOGBUF_STATE_ATTACHED, pid, u64(in)); /* this pid, another start */
+    case 3: return logbuf_lease_make(LOGBUF_STATE_ATTACHED, 1, 0);
+    case 4: return logbuf_lease_make(LOGBUF_STATE_ATTACHED, 0x3FFFFF + 1, 0);
+    case 5: return logbuf_lease_make(LOGBUF_STATE_DETACHED, pid, 0);
+    case 6: return logbuf_lease_make(LOGBUF_STATE_CLOSED, 1, 0);
+    default: return u64(in);
     }
 }
 
-/* hostile_table writes some producer table entries and the consumer's state. */
+/* hostile_table writes some party records: producer entries and the
+ * consumer's. */
 static void hostile_table(input *in, unsigned char *img) {
     for (int k = byte(in) % 4; k > 0; k--) {
-        unsigned char *e = img + LOGBUF_OFF_PRODUCER_TABLE + (size_t)(byte(in) % LOGBUF_PRODUCER_SLOTS) * LOGBUF_SLOT_SIZE;
-        put32(e + LOGBUF_SLOT_OFF_PID, hostile_pid(in));
-        put32(e + LOGBUF_SLOT_OFF_STATE, byte(in) % 6);
-        put64(e + LOGBUF_SLOT_OFF_START, byte(in) < 0x80 ? 0 : u64(in));
-    }
-    if (byte(in) & 1) {
-        put32(img + LOGBUF_OFF_CONSUMER_PID, hostile_pid(in));
-        put32(img + LOGBUF_OFF_CONSUMER_STATE, byte(in) % 4);
+        uint8_t i = byte(in);
+        unsigned char *e = i >= 0xF0 ? img + LOGBUF_OFF_CONSUMER
+                                     : img + LOGBUF_OFF_PRODUCER_TABLE + (size_t)(i % LOGBUF_PRODUCER_SLOTS) * LOGBUF_PARTY_SIZE;
+        put64(e + LOGBUF_PARTY_OFF_LEASE, hostile_lease(in));
+        put64(e + LOGBUF_PARTY_OFF_SINCE, byte(in) < 0x80 ? 0 : u64(in));
     }
 }
 
@@ -216,6 +220,11 @@ static void build(input *in, region *g) {
     uint64_t head = hostile_pos(in, capacity);
     put64(img + LOGBUF_OFF_HEAD, head);
     put64(img + LOGBUF_OFF_TAIL, head + hostile_span(in, capacity));
+    /* releasing: mostly no release under way; sometimes a dead consumer's,
+     * or anything. */
+    b = byte(in);
+    put64(img + LOGBUF_OFF_RELEASING, b < 0xC0 ? head : b < 0xF0 ? head + (uint64_t)(b & 0x1F) * 8 : u64(in));
+    put64(img + LOGBUF_OFF_RELEASING_RECORDS, b & 1 ? u64(in) : (uint64_t)((b & 0xE) >> 1));
     hostile_table(in, img);
     /* Record words and payload bytes, laid out from head so that
      * well-formed chains are easy to reach. */
@@ -249,7 +258,7 @@ static void build(input *in, region *g) {
 /* What the inputs reached, printed by -random: a run that attaches nothing
  * or delivers nothing tests little. */
 static struct {
-    uint64_t attached, claims, commits, records, corrupt, eof;
+    uint64_t attached, claims, commits, records, corrupt, eof, unblocks;
 } reached;
 
 typedef struct run {
@@ -325,11 +334,14 @@ static void one(const uint8_t *data, size_t size) {
     logbuf_producer p;
     logbuf_consumer c;
     err = logbuf_producer_init(&p, r);
-    check_code(err, "logbuf_producer_init", &p.fault, LOGBUF_OK, LOGBUF_ERR_CORRUPT, LOGBUF_ERR_BUSY, 1);
+    check_code(err, "logbuf_producer_init", &p.fault, LOGBUF_OK, LOGBUF_ERR_CORRUPT, LOGBUF_ERR_PRODUCER_BUSY, 1);
     err = logbuf_consumer_init(&c, r);
-    check_code(err, "logbuf_consumer_init", &c.fault, LOGBUF_OK, LOGBUF_ERR_CORRUPT, 1);
-    logbuf_claim open[MAX_OPEN];
-    int nopen = 0;
+    check_code(err, "logbuf_consumer_init", &c.fault, LOGBUF_OK, LOGBUF_ERR_CORRUPT, LOGBUF_ERR_CONSUMER_BUSY, 1);
+    /* Recovery at the second look: stuck claims are recovered within the
+     * run, between the other party's writes. */
+    logbuf_consumer_set_recovery(&c, 1, NULL, NULL);
+    logbuf_claim open[MAX_OPEN], copies[MAX_OPEN];
+    int nopen = 0, ncopies = 0;
     for (int op = 0; op < 96 && more(&in); op++) {
         b = byte(&in);
         int kind = b % 12;
@@ -359,8 +371,8 @@ static void one(const uint8_t *data, size_t size) {
             logbuf_claim cl;
             err = (b & 0x10) ? logbuf_claim_timeout(&p, n, &cl, b & 0x20 ? 1000 : 0) : logbuf_try_claim(&p, n, &cl);
             check_code(err, "claim", &p.fault, LOGBUF_OK, LOGBUF_ERR_FULL, LOGBUF_ERR_ZERO_LENGTH,
-                       LOGBUF_ERR_TOO_LARGE, LOGBUF_ERR_CORRUPT, LOGBUF_ERR_CLOSED, LOGBUF_ERR_BUSY,
-                       LOGBUF_ERR_TIMEOUT, 1);
+                       LOGBUF_ERR_TOO_LARGE, LOGBUF_ERR_CORRUPT, LOGBUF_ERR_CLOSED, LOGBUF_ERR_PRODUCER_BUSY,
+                       LOGBUF_ERR_TIMEOUT, LOGBUF_ERR_NO_CONSUMER, LOGBUF_ERR_RING_CLOSED, 1);
             if (err == LOGBUF_OK) {
                 reached.claims++;
                 check_payload(r, cl.bytes, cl.len, "claim");
@@ -370,6 +382,7 @@ static void one(const uint8_t *data, size_t size) {
                     logbuf_abort(&open[--nopen]);
                 }
                 open[nopen++] = cl;
+                copies[ncopies++ % MAX_OPEN] = cl; /* for case 5 */
             }
             break;
         }
@@ -380,7 +393,7 @@ static void one(const uint8_t *data, size_t size) {
                     logbuf_abort(&open[i]);
                 } else {
                     err = logbuf_commit(&open[i]);
-                    check_code(err, "commit", NULL, LOGBUF_OK, LOGBUF_ERR_DISCARDED, 1);
+                    check_code(err, "commit", NULL, LOGBUF_OK, LOGBUF_ERR_DISCARDED, LOGBUF_ERR_CLAIM_ENDED, 1);
                     reached.commits += err == LOGBUF_OK;
                     /* A second commit of the same claim. */
                     check_code(logbuf_commit(&open[i]), "second commit", NULL, LOGBUF_ERR_CLAIM_ENDED, 1);
@@ -388,12 +401,23 @@ static void one(const uint8_t *data, size_t size) {
                 open[i] = open[--nopen];
             }
             break;
-        case 5:
+        case 5: /* end a copy of a claim, ended or not, any number of times: once at most takes effect */
+            if (ncopies > 0) {
+                logbuf_claim *cp = &copies[byte(&in) % (ncopies < MAX_OPEN ? ncopies : MAX_OPEN)];
+                logbuf_claim again = *cp;
+                if (b & 0x10) {
+                    logbuf_abort(&again);
+                } else {
+                    check_code(logbuf_commit(&again), "commit of a copy", NULL, LOGBUF_OK, LOGBUF_ERR_CLAIM_ENDED,
+                               LOGBUF_ERR_DISCARDED, 1);
+                }
+            }
+            break;
         case 6: {
             logbuf_record rec;
             err = logbuf_try_read(&c, &rec);
             check_code(err, "logbuf_try_read", &c.fault, LOGBUF_OK, LOGBUF_ERR_EMPTY, LOGBUF_ERR_CORRUPT,
-                       LOGBUF_ERR_CLOSED, 1);
+                       LOGBUF_ERR_CLOSED, LOGBUF_ERR_CONSUMER_BUSY, 1);
             if (err == LOGBUF_OK) check_payload(r, rec.bytes, rec.len, "logbuf_try_read");
             reached.records += err == LOGBUF_OK;
             reached.corrupt += err == LOGBUF_ERR_CORRUPT;
@@ -407,7 +431,8 @@ static void one(const uint8_t *data, size_t size) {
                 if (err != rn.records || (size_t)err > max) broken("logbuf_consume returned %d for %d records", err, rn.records);
                 break;
             }
-            check_code(err, "logbuf_consume", &c.fault, LOGBUF_ERR_CORRUPT, LOGBUF_ERR_CLOSED, 1);
+            check_code(err, "logbuf_consume", &c.fault, LOGBUF_ERR_CORRUPT, LOGBUF_ERR_CLOSED,
+                       LOGBUF_ERR_CONSUMER_BUSY, 1);
             break;
         }
         case 8:
@@ -416,7 +441,7 @@ static void one(const uint8_t *data, size_t size) {
         case 9:
             err = (b & 0x10) ? logbuf_poll(&c, b & 0x20 ? 1000 : 0) : logbuf_consumer_wait(&c, 1000);
             check_code(err, "poll", &c.fault, LOGBUF_OK, LOGBUF_ERR_TIMEOUT, LOGBUF_EOF, LOGBUF_ERR_CORRUPT,
-                       LOGBUF_ERR_CLOSED, 1);
+                       LOGBUF_ERR_CLOSED, LOGBUF_ERR_CONSUMER_BUSY, 1);
             reached.eof += err == LOGBUF_EOF;
             break;
         case 10: {
@@ -429,12 +454,20 @@ static void one(const uint8_t *data, size_t size) {
             if (b & 0x10) {
                 while (nopen > 0) logbuf_abort(&open[--nopen]);
                 logbuf_producer_close(&p);
+                ncopies = 0; /* copies of this producer's claims die with it */
                 err = logbuf_producer_init(&p, r);
-                check_code(err, "logbuf_producer_init", &p.fault, LOGBUF_OK, LOGBUF_ERR_CORRUPT, LOGBUF_ERR_BUSY, 1);
+                check_code(err, "logbuf_producer_init", &p.fault, LOGBUF_OK, LOGBUF_ERR_CORRUPT,
+                           LOGBUF_ERR_PRODUCER_BUSY, 1);
             } else {
-                logbuf_consumer_close(&c);
+                if (b & 0x20) {
+                    logbuf_consumer_close_ring(&c);
+                } else {
+                    logbuf_consumer_close(&c);
+                }
                 err = logbuf_consumer_init(&c, r);
-                check_code(err, "logbuf_consumer_init", &c.fault, LOGBUF_OK, LOGBUF_ERR_CORRUPT, 1);
+                check_code(err, "logbuf_consumer_init", &c.fault, LOGBUF_OK, LOGBUF_ERR_CORRUPT,
+                           LOGBUF_ERR_CONSUMER_BUSY, 1);
+                logbuf_consumer_set_recovery(&c, 1, NULL, NULL);
             }
             break;
         }
@@ -442,6 +475,7 @@ static void one(const uint8_t *data, size_t size) {
     while (nopen > 0) logbuf_abort(&open[--nopen]);
     logbuf_producer_close(&p);
     logbuf_consumer_close(&c);
+    reached.unblocks += LOGBUF_LOAD(&h->unblocks, LOGBUF_RELAXED) != 0;
     check_intact(&rn.g, "after the parties");
 }
 
@@ -475,10 +509,11 @@ int main(int argc, char **argv) {
             one(buf, n);
         }
         printf("ok %llu inputs: %llu attached, %llu claims, %llu commits, %llu records read, %llu corrupt reads, "
-               "%llu ends of stream\n",
+               "%llu ends of stream, %llu runs with a recovery\n",
                (unsigned long long)count, (unsigned long long)reached.attached, (unsigned long long)reached.claims,
                (unsigned long long)reached.commits, (unsigned long long)reached.records,
-               (unsigned long long)reached.corrupt, (unsigned long long)reached.eof);
+               (unsigned long long)reached.corrupt, (unsigned long long)reached.eof,
+               (unsigned long long)reached.unblocks);
         return 0;
     }
     if (argc < 2 || argv[1][0] == '-') {
