@@ -1,13 +1,21 @@
-/* consumer: the test consumer. It reads COUNT records of spec/TEST-RECORDS.md
- * from a ring file and checks each one: intact, and in sequence per producer.
+/* consumer: the test consumer. It reads records of spec/TEST-RECORDS.md from
+ * a ring file and checks each one: intact, and in sequence per producer.
  *
- *     consumer RING-FILE COUNT
+ *     consumer RING-FILE COUNT [resume]
  *
- * On success it prints "ok N" and one line "producer ID RECORDS" per producer,
+ * reads COUNT records. With "resume", the ring has one producer whose
+ * records carry the ring's own sequence (spec section 7.2), and the consumer
+ * takes over from an earlier one that was killed: the first record it reads
+ * must be sequence read_records as it attached (nothing lost, nothing
+ * delivered twice), and it reads on until sequence COUNT.
+ *
+ * On success it prints "ok N" (records read), "start S" with resume, and one
+ * line "producer ID RECORDS" per producer (RECORDS: the next sequence due),
  * and exits 0. It reads with logbuf_consume and waits with logbuf_poll. Exit
  * status: 1 bad arguments or ring (message names the problem), 2 a bad
  * record, 3 the ring is corrupt (the fault is printed), 4 no record for 20
- * seconds, or every producer closed before COUNT records. */
+ * seconds, or every producer gone before COUNT records, 5 the ring already
+ * has a live consumer (its pid is printed). */
 #include "../logbuf.h"
 #include "testrec.h"
 
@@ -48,11 +56,12 @@ static int check(void *ctx, const unsigned char *b, size_t len) {
 static checker k;
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s RING-FILE COUNT\n", argv[0]);
+    int resume = argc == 4 && strcmp(argv[3], "resume") == 0;
+    if (argc != 3 && !resume) {
+        fprintf(stderr, "usage: %s RING-FILE COUNT [resume]\n", argv[0]);
         return 1;
     }
-    uint64_t count = strtoull(argv[2], NULL, 10);
+    uint64_t count = strtoull(argv[2], NULL, 10), start = 0;
     char msg[256];
     logbuf_ring ring;
     int err = logbuf_open(&ring, argv[1]);
@@ -66,7 +75,22 @@ int main(int argc, char **argv) {
         return 1;
     }
     logbuf_consumer c;
-    if ((err = logbuf_consumer_init(&c, &ring)) == LOGBUF_OK) {
+    err = logbuf_consumer_init(&c, &ring);
+    if (err == LOGBUF_ERR_CONSUMER_BUSY) {
+        fprintf(stderr, "consumer: %s: the ring already has a live consumer (pid %u)\n", argv[1],
+                logbuf_lease_pid(c.holder));
+        return 5;
+    }
+    if (err == LOGBUF_OK && resume) {
+        /* The one producer's records are numbered as the ring numbers them:
+         * the next one due is the ring's read_records. */
+        start = c.total_records;
+        for (uint32_t id = 0; id < MAX_IDS; id++) {
+            k.next_seq[id] = start;
+        }
+        count -= start < count ? start : count;
+    }
+    if (err == LOGBUF_OK) {
         while (k.got < count) {
             uint64_t left = count - k.got;
             int n = logbuf_consume(&c, left < 64 ? (size_t)left : 64, check, &k);
@@ -106,8 +130,11 @@ int main(int argc, char **argv) {
     }
     logbuf_consumer_close(&c);
     printf("ok %llu\n", (unsigned long long)k.got);
+    if (resume) {
+        printf("start %llu\n", (unsigned long long)start);
+    }
     for (uint32_t id = 0; id < MAX_IDS; id++) {
-        if (k.next_seq[id] != 0) {
+        if (k.next_seq[id] != start) {
             printf("producer %u %llu\n", id, (unsigned long long)k.next_seq[id]);
         }
     }

@@ -3,9 +3,14 @@
  *     producer RING-FILE PRODUCER-ID COUNT SEED [ABORT-EVERY]
  *
  * writes COUNT records into the ring file (SPSC or MPSC, as the file says),
- * waiting for space with logbuf_claim_timeout, and exits 0. With ABORT-EVERY
- * K > 0 it also claims and aborts a record before every K-th one, so that
- * consumers see skips. Exit status: 1 bad arguments or ring, 2 a ring error. */
+ * waiting for space with logbuf_claim_timeout for as long as it takes: a
+ * consumer that is gone or detached is one that has not come back yet (spec
+ * section 8), so it keeps waiting for the next one, and stops only when the
+ * consumer closes the ring for good. With ABORT-EVERY K > 0 it also claims and
+ * aborts a record before every K-th one, so that consumers see skips. It
+ * exits 0 when all are written. Exit status: 1 bad arguments or ring, 2 a
+ * ring error (an SPSC ring that already has a live producer: its pid is
+ * printed), 3 the consumer closed the ring. */
 #include "../logbuf.h"
 #include "testrec.h"
 
@@ -44,7 +49,11 @@ int main(int argc, char **argv) {
     }
     logbuf_producer p;
     if ((err = logbuf_producer_init(&p, &ring)) != LOGBUF_OK) {
-        fprintf(stderr, "producer %u: %s\n", id, logbuf_strerror(err));
+        if (err == LOGBUF_ERR_PRODUCER_BUSY) {
+            fprintf(stderr, "producer %u: %s (pid %u)\n", id, logbuf_strerror(err), logbuf_lease_pid(p.holder));
+        } else {
+            fprintf(stderr, "producer %u: %s\n", id, logbuf_strerror(err));
+        }
         return 2;
     }
     for (uint64_t seq = 0; seq < count; seq++) {
@@ -69,7 +78,7 @@ int main(int argc, char **argv) {
     logbuf_close(&ring);
     if (err != LOGBUF_OK) {
         fprintf(stderr, "producer %u: %s\n", id, logbuf_strerror(err));
-        return 2;
+        return err == LOGBUF_ERR_RING_CLOSED ? 3 : 2;
     }
     return 0;
 }
