@@ -403,6 +403,11 @@ static void test_consume_batches(void) {
     uint64_t head = LOGBUF_LOAD(&h->head, LOGBUF_RELAXED);
     CHECK(head == 4 * 16 && LOGBUF_LOAD(&h->read_records, LOGBUF_RELAXED) == 4, "head %llu, read_records %llu",
           (unsigned long long)head, (unsigned long long)LOGBUF_LOAD(&h->read_records, LOGBUF_RELAXED));
+    /* Each record zeroed was announced first (section 7.2): releasing
+     * covers the batch, and its counts are what the batch made them. */
+    CHECK(LOGBUF_LOAD(&h->releasing, LOGBUF_RELAXED) == head && LOGBUF_LOAD(&h->releasing_records, LOGBUF_RELAXED) == 4,
+          "releasing %llu, releasing_records %llu", (unsigned long long)LOGBUF_LOAD(&h->releasing, LOGBUF_RELAXED),
+          (unsigned long long)LOGBUF_LOAD(&h->releasing_records, LOGBUF_RELAXED));
     bc.head = head;
     bc.stop_at = 6;
     bc.prev_off = UINT64_MAX;
@@ -619,12 +624,16 @@ static uint64_t lease_of(const logbuf_party *p) { return LOGBUF_LOAD(&p->lease, 
  * detaches, the next one attaches. */
 static void test_consumer_refuses_live(void) {
     guarded g;
-    logbuf_header *h = guard_open(&g, 4096, 0, 0);
+    logbuf_header *h = guard_open(&g, 4096, 0, 256);
     logbuf_consumer a, b;
     CHECK_ERR(logbuf_consumer_init(&a, &g.ring), LOGBUF_OK);
     CHECK(lease_of(&h->consumer) == a.lease && logbuf_lease_state(a.lease) == LOGBUF_STATE_ATTACHED, "a's lease");
+    CHECK(logbuf_lease_pid(a.lease) == (uint32_t)getpid() &&
+              logbuf_lease_start(a.lease) == (logbuf_start_time(0) & LOGBUF_LEASE_START_MASK),
+          "the lease does not name this process");
     CHECK_ERR(logbuf_consumer_init(&b, &g.ring), LOGBUF_ERR_CONSUMER_BUSY);
     CHECK(logbuf_lease_pid(b.holder) == (uint32_t)getpid(), "the refusal names pid %u", logbuf_lease_pid(b.holder));
+    CHECK(LOGBUF_LOAD(&h->consumer.since, LOGBUF_RELAXED) == 256, "the consumer's since is not its head");
     logbuf_record rec;
     CHECK_ERR(logbuf_try_read(&b, &rec), LOGBUF_ERR_CONSUMER_BUSY);
     CHECK_ERR(logbuf_poll(&b, -1), LOGBUF_ERR_CONSUMER_BUSY);
@@ -768,10 +777,14 @@ static void test_record_seq(void) {
  * when that claim ends (section 8). */
 static void test_spsc_close_with_open_claim(void) {
     guarded g;
-    logbuf_header *h = guard_open(&g, 4096, 0, 0);
+    logbuf_header *h = guard_open(&g, 4096, 0, 4000);
     logbuf_producer p;
     CHECK_ERR(logbuf_producer_init(&p, &g.ring), LOGBUF_OK);
     CHECK(p.owner == 1 && lease_of(&h->producers[0]) == p.lease, "entry 0 is not the producer's");
+    /* since is where the holder attached: section 9 tells its claims from a
+     * previous holder's by it. */
+    CHECK(LOGBUF_LOAD(&h->producers[0].since, LOGBUF_RELAXED) == 4000, "since %llu, want the tail 4000",
+          (unsigned long long)LOGBUF_LOAD(&h->producers[0].since, LOGBUF_RELAXED));
     for (int i = 1; i < LOGBUF_PRODUCER_SLOTS; i++) {
         CHECK(lease_of(&h->producers[i]) == 0, "entry %d taken", i);
     }
@@ -850,6 +863,39 @@ static void test_copy_safe_commit(void) {
         logbuf_producer_close(&p);
         CHECK(guard_intact(&g), "wrote outside the region");
     }
+}
+
+/* An SPSC claim's stamp repeats after 65536 laps (its lap field is 16
+ * bits): a copy that old must still end nothing. The producer's own tail
+ * tells it the claim is more than a lap old (section 5.3). */
+static void test_spsc_no_aba(void) {
+    guarded g;
+    guard_open(&g, 64, 0, 0); /* 4 records of 16 bytes a lap */
+    logbuf_producer p;
+    logbuf_consumer c;
+    CHECK_ERR(logbuf_producer_init(&p, &g.ring), LOGBUF_OK);
+    CHECK_ERR(logbuf_consumer_init(&c, &g.ring), LOGBUF_OK);
+    logbuf_claim old, x;
+    CHECK_ERR(logbuf_try_claim(&p, 8, &old), LOGBUF_OK);
+    logbuf_claim stale = old;
+    CHECK_ERR(logbuf_commit(&old), LOGBUF_OK);
+    logbuf_record rec;
+    for (uint64_t i = 1; i < UINT64_C(65536) * 4; i++) {
+        CHECK_ERR(logbuf_try_claim(&p, 8, &x), LOGBUF_OK);
+        CHECK_ERR(logbuf_commit(&x), LOGBUF_OK);
+        CHECK_ERR(logbuf_try_read(&c, &rec), LOGBUF_OK);
+        logbuf_release(&c);
+    }
+    CHECK_ERR(logbuf_try_read(&c, &rec), LOGBUF_OK);
+    logbuf_release(&c);
+    CHECK_ERR(logbuf_try_claim(&p, 8, &x), LOGBUF_OK); /* same offset, same lap bits, same length */
+    CHECK(x.pos_ == stale.pos_ + UINT64_C(65536) * 64, "the new claim is at %llu", (unsigned long long)x.pos_);
+    CHECK_ERR(logbuf_commit(&stale), LOGBUF_ERR_CLAIM_ENDED);
+    CHECK_ERR(logbuf_try_read(&c, &rec), LOGBUF_ERR_EMPTY); /* still CLAIMED */
+    CHECK_ERR(logbuf_commit(&x), LOGBUF_OK);
+    CHECK_ERR(logbuf_try_read(&c, &rec), LOGBUF_OK);
+    logbuf_consumer_close(&c);
+    logbuf_producer_close(&p);
 }
 
 /* CLAIMED words are validated when first seen (section 7.1). */
@@ -1169,6 +1215,7 @@ static const struct {
     {"record_seq", test_record_seq},
     {"spsc_close_with_open_claim", test_spsc_close_with_open_claim},
     {"copy_safe_commit", test_copy_safe_commit},
+    {"spsc_no_aba", test_spsc_no_aba},
     {"claimed_validated", test_claimed_validated},
     {"recover_mpsc_claim", test_recover_mpsc_claim},
     {"recover_unstamped", test_recover_unstamped},
