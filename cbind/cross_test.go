@@ -51,7 +51,7 @@ type claimer interface {
 func produceGo(p claimer, id uint32, count int, seed uint64) error {
 	g := newRecGen(seed, p.MaxPayload())
 	for seq := 0; seq < count; seq++ {
-		n := g.nextLen()
+		n := g.NextLen()
 		for {
 			c, err := p.TryClaim(n)
 			if err == ring.ErrFull {
