@@ -446,6 +446,20 @@ static inline uint64_t logbuf_lease_make(unsigned state, uint32_t pid, uint64_t 
            (start & LOGBUF_LEASE_START_MASK) << LOGBUF_LEASE_START_SHIFT | (pid & LOGBUF_LEASE_PID_MASK);
 }
 
+/* logbuf_lease_malformed reports whether a lease breaks the state table
+ * (section 8): an unknown state, a FREE lease with other bits set, or CLOSED
+ * in a producer entry (producer_entry 1), where only a consumer closes. Such
+ * a lease holds nothing; a party refuses to attach to it. */
+static inline int logbuf_lease_malformed(uint64_t lease, int producer_entry) {
+    switch (logbuf_lease_state(lease)) {
+    case LOGBUF_STATE_FREE: return lease != 0;
+    case LOGBUF_STATE_ATTACHED:
+    case LOGBUF_STATE_DETACHED: return 0;
+    case LOGBUF_STATE_CLOSED: return producer_entry;
+    default: return 1;
+    }
+}
+
 /* logbuf_lease_held reports whether a lease holds its record: ATTACHED, by a
  * process that is alive (section 8). It asks the kernel when ATTACHED. */
 static inline int logbuf_lease_held(uint64_t lease) {
@@ -459,19 +473,26 @@ static inline uint64_t logbuf_i_self_lease(void) {
     return logbuf_lease_make(LOGBUF_STATE_ATTACHED, LOGBUF_CAST(uint32_t, getpid()), logbuf_start_time(0));
 }
 
-/* logbuf_i_take attaches to party record p (section 8): a compare-and-swap
- * of its lease from the exact value judged free or dead to mine. It fails,
- * with the holder's lease in *holder, when a live party holds it. */
-static inline int logbuf_i_take(logbuf_party *p, uint64_t mine, uint64_t *holder) {
+/* logbuf_i_take attaches to party record p, at offset off in the header
+ * (section 8): a compare-and-swap of its lease from the exact value judged
+ * free or dead to mine. It returns LOGBUF_OK when it won, busy (with the
+ * holder's lease in *holder) when a live party holds the record, and
+ * LOGBUF_ERR_CORRUPT (f set, field "lease") when the lease is malformed. */
+static inline int logbuf_i_take(logbuf_party *p, uint64_t off, int producer_entry, uint64_t mine, int busy,
+                                uint64_t *holder, logbuf_fault *f) {
     for (;;) {
         uint64_t l = LOGBUF_LOAD(&p->lease, LOGBUF_SEQ_CST);
+        if (logbuf_lease_malformed(l, producer_entry)) {
+            return logbuf_i_bad(f, "lease", off + LOGBUF_PARTY_OFF_LEASE, l,
+                                "a state the spec does not define for this record");
+        }
         if (logbuf_lease_held(l)) {
             *holder = l;
-            return 0;
+            return busy;
         }
         if (LOGBUF_CAS(&p->lease, &l, mine, LOGBUF_SEQ_CST, LOGBUF_SEQ_CST)) {
             LOGBUF_STORE(&p->heartbeat, logbuf_now(), LOGBUF_RELAXED);
-            return 1;
+            return LOGBUF_OK;
         }
     }
 }
@@ -487,14 +508,15 @@ static inline void logbuf_i_leave(logbuf_party *p, uint64_t mine, unsigned st) {
 }
 
 /* logbuf_i_producers_done is the producers' half of the end of the stream
- * (section 8): the ring has had a producer, ever, and none holds an entry
- * now. With check_live 0 an ATTACHED entry counts as held without asking the
- * kernel, so a caller can look often and ask rarely. */
+ * (section 8): the ring has had a producer, ever (an entry not FREE), and
+ * none holds an entry now (a malformed lease holds nothing). With
+ * check_live 0 an ATTACHED entry counts as held without asking the kernel,
+ * so a caller can look often and ask rarely. */
 static inline int logbuf_i_producers_done(logbuf_header *h, int check_live) {
     int seen = 0;
     for (unsigned i = 0; i < LOGBUF_PRODUCER_SLOTS; i++) {
         uint64_t l = LOGBUF_LOAD(&h->producers[i].lease, LOGBUF_SEQ_CST);
-        if (l == 0) {
+        if (logbuf_lease_state(l) == LOGBUF_STATE_FREE) {
             continue;
         }
         if (logbuf_lease_state(l) == LOGBUF_STATE_ATTACHED && (!check_live || logbuf_lease_held(l))) {
@@ -555,7 +577,8 @@ static inline int logbuf_i_check_positions(logbuf_fault *f, uint64_t head, uint6
 }
 
 /* logbuf_attach_mode validates len bytes at mem as a region (section 10, in
- * the spec's order) and fills r; mode is LOGBUF_MODE_SPSC or LOGBUF_MODE_MPSC
+ * the spec's order: size, magic, version, sizes, capacity, flags, ring_id,
+ * positions) and fills r; mode is LOGBUF_MODE_SPSC or LOGBUF_MODE_MPSC
  * when the caller expects one (a region of the other is refused, field
  * "flags"), or LOGBUF_MODE_ANY. mem must be 128-byte aligned and stay mapped
  * while r is used; logbuf_close does not free it. Returns LOGBUF_ERR_CORRUPT
@@ -602,6 +625,14 @@ static inline int logbuf_attach_mode(logbuf_ring *r, void *mem, size_t len, int 
         return logbuf_i_bad(f, "flags", LOGBUF_OFF_FLAGS, flags,
                             mode == LOGBUF_MODE_MPSC ? "an SPSC ring, not the MPSC ring expected"
                                                      : "an MPSC ring, not the SPSC ring expected");
+    }
+    unsigned char any = 0;
+    for (size_t i = 0; i < sizeof h->ring_id; i++) {
+        any |= h->ring_id[i];
+    }
+    if (any == 0) {
+        return logbuf_i_bad(f, "ring_id", LOGBUF_OFF_RING_ID, 0,
+                            "all zero: a ring needs an identity (spec section 10)");
     }
     int err = logbuf_i_check_positions(f, LOGBUF_LOAD(&h->head, LOGBUF_ACQUIRE),
                                        LOGBUF_LOAD(&h->tail, LOGBUF_ACQUIRE), capacity);
@@ -804,7 +835,13 @@ static inline int logbuf_create(logbuf_ring *r, const char *path, uint64_t capac
     /* fchmod: the bits asked for, exactly, whatever the umask took away.
      * ftruncate: every byte zero, without touching the data area's pages. */
     if (fchmod(fd, LOGBUF_CAST(mode_t, perm)) == 0 && ftruncate(fd, LOGBUF_CAST(off_t, size)) == 0) {
-        if (logbuf_i_random(id, sizeof id)) {
+        unsigned char any = 0;
+        while (any == 0 && logbuf_i_random(id, sizeof id)) { /* all zero is refused at open (section 10) */
+            for (size_t i = 0; i < sizeof id; i++) {
+                any |= id[i];
+            }
+        }
+        if (any != 0) {
             mem = mmap(LOGBUF_NULL, LOGBUF_CAST(size_t, size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         } else {
             errno = EIO;
@@ -949,8 +986,8 @@ static inline uint64_t logbuf_i_take_entry(logbuf_header *h, uint64_t mine) {
             logbuf_party *e = &h->producers[i];
             uint64_t l = LOGBUF_LOAD(&e->lease, LOGBUF_SEQ_CST);
             int attached = logbuf_lease_state(l) == LOGBUF_STATE_ATTACHED;
-            if (attached != dead_only || (attached && logbuf_lease_held(l))) {
-                continue;
+            if (attached != dead_only || logbuf_lease_malformed(l, 1) || (attached && logbuf_lease_held(l))) {
+                continue; /* a malformed entry is passed over (section 8) */
             }
             if (LOGBUF_CAS(&e->lease, &l, mine, LOGBUF_SEQ_CST, LOGBUF_RELAXED)) {
                 LOGBUF_STORE(&e->heartbeat, logbuf_now(), LOGBUF_RELAXED);
@@ -966,8 +1003,10 @@ static inline uint64_t logbuf_i_take_entry(logbuf_header *h, uint64_t mine) {
  * with LOGBUF_ERR_PRODUCER_BUSY (p->holder names the holder: its pid is
  * logbuf_lease_pid(p->holder)) while a live producer holds it. On an MPSC
  * ring it takes the first free entry, or one whose holder is gone; with
- * every entry held it works without one (owner id 0). It fails with
- * LOGBUF_ERR_CORRUPT (p->fault set) when head or tail is impossible. A
+ * every entry held it works without one (owner id 0); it passes over
+ * entries whose lease is malformed. It fails with LOGBUF_ERR_CORRUPT
+ * (p->fault set) when head or tail is impossible, or, on an SPSC ring, entry
+ * 0's lease is malformed. A
  * producer whose init failed holds nothing and never claims: every claim
  * returns the init error. */
 static inline int logbuf_producer_init(logbuf_producer *p, logbuf_ring *r) {
@@ -976,8 +1015,10 @@ static inline int logbuf_producer_init(logbuf_producer *p, logbuf_ring *r) {
     logbuf_header *h = r->hdr;
     p->lease = logbuf_i_self_lease();
     if (!r->mpsc) {
-        if (!logbuf_i_take(&h->producers[0], p->lease, &p->holder)) {
-            return p->err = LOGBUF_ERR_PRODUCER_BUSY;
+        p->err = logbuf_i_take(&h->producers[0], LOGBUF_OFF_PRODUCER_TABLE, 1, p->lease, LOGBUF_ERR_PRODUCER_BUSY,
+                               &p->holder, &p->fault);
+        if (p->err != LOGBUF_OK) {
+            return p->err;
         }
         p->owner = 1;
     } else {
@@ -1465,13 +1506,18 @@ static inline int logbuf_i_resume(logbuf_consumer *c) {
                                 "not a multiple of 8 between head and tail");
         }
         uint64_t recs = LOGBUF_LOAD(&h->releasing_records, LOGBUF_RELAXED);
+        uint64_t bytes = LOGBUF_LOAD(&h->releasing_bytes, LOGBUF_RELAXED);
         if (recs - LOGBUF_LOAD(&h->read_records, LOGBUF_RELAXED) > span / logbuf_i_record_size(1)) {
             return logbuf_i_bad(&c->fault, "releasing_records", LOGBUF_OFF_RELEASING_RECORDS, recs,
                                 "more records after read_records than the released span can hold");
         }
+        if (bytes - LOGBUF_LOAD(&h->read_bytes, LOGBUF_RELAXED) > span) {
+            return logbuf_i_bad(&c->fault, "releasing_bytes", LOGBUF_OFF_RELEASING_BYTES, bytes,
+                                "more payload bytes after read_bytes than the released span holds");
+        }
         logbuf_i_zero(r, head, span);
         LOGBUF_STORE(&h->read_records, recs, LOGBUF_RELAXED);
-        LOGBUF_STORE(&h->read_bytes, LOGBUF_LOAD(&h->releasing_bytes, LOGBUF_RELAXED), LOGBUF_RELAXED);
+        LOGBUF_STORE(&h->read_bytes, bytes, LOGBUF_RELAXED);
         head = rel;
         /* Release, after the zeroing (section 6). */
         LOGBUF_STORE(&h->head, head, LOGBUF_RELEASE);
@@ -1492,16 +1538,18 @@ static inline int logbuf_i_resume(logbuf_consumer *c) {
  * released are not seen again, records a previous consumer read but did not
  * release are read again, and a release it left half done is finished first
  * (section 7.2). It fails with LOGBUF_ERR_CORRUPT (c->fault set, and every
- * later call failing the same way) when head, tail or releasing is
- * impossible. */
+ * later call failing the same way) when the consumer record's lease is
+ * malformed, or head, tail, releasing or its counts are impossible. */
 static inline int logbuf_consumer_init(logbuf_consumer *c, logbuf_ring *r) {
     memset(c, 0, sizeof *c);
     c->ring = r;
     c->unblock_timeout_ns = LOGBUF_UNBLOCK_TIMEOUT_NS;
     logbuf_header *h = r->hdr;
     c->lease = logbuf_i_self_lease();
-    if (!logbuf_i_take(&h->consumer, c->lease, &c->holder)) {
-        return c->err = LOGBUF_ERR_CONSUMER_BUSY;
+    c->err = logbuf_i_take(&h->consumer, LOGBUF_OFF_CONSUMER, 0, c->lease, LOGBUF_ERR_CONSUMER_BUSY, &c->holder,
+                           &c->fault);
+    if (c->err != LOGBUF_OK) {
+        return c->err;
     }
     c->err = logbuf_i_resume(c);
     if (c->err != LOGBUF_OK) {

@@ -48,6 +48,7 @@ int main() {
     h->flags = LOGBUF_FLAG_MPSC;
     h->line_size = LOGBUF_LINE_SIZE;
     h->producer_slots = LOGBUF_PRODUCER_SLOTS;
+    std::memcpy(h->ring_id, "cxx-test-ring-id", sizeof h->ring_id);
     logbuf_ring ring;
     if (logbuf_attach(&ring, mem, LOGBUF_HEADER_SIZE + capacity) != LOGBUF_OK) {
         std::fprintf(stderr, "attach: %s\n", ring.fault.reason);

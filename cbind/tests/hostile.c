@@ -209,13 +209,18 @@ static void build(input *in, region *g) {
     put64(img + LOGBUF_OFF_CAPACITY, capacity);
     put32(img + LOGBUF_OFF_LINE_SIZE, LOGBUF_LINE_SIZE);
     put32(img + LOGBUF_OFF_PRODUCER_SLOTS, LOGBUF_PRODUCER_SLOTS);
+    memcpy(img + LOGBUF_OFF_RING_ID, "hostile-ring-id!", LOGBUF_RING_ID_SIZE);
     uint8_t f = byte(in);
     put32(img + LOGBUF_OFF_FLAGS, f >= 0xF0 ? f : f & LOGBUF_FLAG_MPSC);
     if ((b = byte(in)) >= 0xF8) { /* break one identity field */
-        static const size_t fields[8] = {LOGBUF_OFF_MAGIC,       LOGBUF_OFF_VERSION,        LOGBUF_OFF_HEADER_SIZE,
-                                         LOGBUF_OFF_CAPACITY,    LOGBUF_OFF_LINE_SIZE,      LOGBUF_OFF_PRODUCER_SLOTS,
-                                         LOGBUF_OFF_FLAGS,       LOGBUF_OFF_HEAD};
-        put32(img + fields[b & 7], (uint32_t)u64(in));
+        static const size_t fields[8] = {LOGBUF_OFF_MAGIC,    LOGBUF_OFF_VERSION,   LOGBUF_OFF_HEADER_SIZE,
+                                         LOGBUF_OFF_CAPACITY, LOGBUF_OFF_LINE_SIZE, LOGBUF_OFF_PRODUCER_SLOTS,
+                                         LOGBUF_OFF_FLAGS,    LOGBUF_OFF_RING_ID};
+        if (fields[b & 7] == LOGBUF_OFF_RING_ID) {
+            memset(img + LOGBUF_OFF_RING_ID, 0, LOGBUF_RING_ID_SIZE);
+        } else {
+            put32(img + fields[b & 7], (uint32_t)u64(in));
+        }
     }
     uint64_t head = hostile_pos(in, capacity);
     put64(img + LOGBUF_OFF_HEAD, head);

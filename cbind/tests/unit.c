@@ -71,6 +71,7 @@ static logbuf_header *guard_region(guarded *g, uint64_t capacity, int mpsc) {
     h->flags = mpsc ? LOGBUF_FLAG_MPSC : 0;
     h->line_size = LOGBUF_LINE_SIZE;
     h->producer_slots = LOGBUF_PRODUCER_SLOTS;
+    memcpy(h->ring_id, "unit-test-ring!!", sizeof h->ring_id);
     return h;
 }
 
@@ -721,7 +722,9 @@ static void test_releasing_checked(void) {
     static const struct {
         uint64_t releasing, records;
         const char *field;
-    } cases[] = {{20, 2, "releasing"}, {80, 2, "releasing"}, {32, 3, "releasing_records"}};
+        uint64_t bytes;
+    } cases[] = {{20, 2, "releasing", 0}, {80, 2, "releasing", 0}, {32, 3, "releasing_records", 0},
+                 {32, 2, "releasing_bytes", 33}};
     for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         guarded g;
         logbuf_header *h = guard_open(&g, 4096, 1, 0);
@@ -730,6 +733,7 @@ static void test_releasing_checked(void) {
         write_records(&p, 0, 4); /* tail 64 */
         LOGBUF_STORE(&h->releasing, cases[i].releasing, LOGBUF_RELAXED);
         LOGBUF_STORE(&h->releasing_records, cases[i].records, LOGBUF_RELAXED);
+        LOGBUF_STORE(&h->releasing_bytes, cases[i].bytes, LOGBUF_RELAXED);
         logbuf_consumer c;
         CHECK_ERR(logbuf_consumer_init(&c, &g.ring), LOGBUF_ERR_CORRUPT);
         CHECK(fault_is(&c.fault, cases[i].field), "case %u: fault %s, want %s", i, c.fault.field, cases[i].field);
@@ -1188,6 +1192,78 @@ static void test_interrupt(void) {
     logbuf_producer_close(&p);
 }
 
+/* Leases the state table does not define (section 8): a party refuses to
+ * attach to one, naming the lease; an MPSC producer passes over such an
+ * entry; for the end of the stream it holds nothing. */
+static void test_malformed_leases(void) {
+    static const struct {
+        int mpsc, consumer; /* which record: the consumer's, or producer entry 0 */
+        uint64_t lease;
+        int want; /* LOGBUF_OK: taken (or, MPSC, passed over) */
+    } cases[] = {
+        {0, 1, UINT64_C(7) << 60 | 1, LOGBUF_ERR_CORRUPT}, /* state 7 */
+        {0, 1, 42, LOGBUF_ERR_CORRUPT},                  /* FREE with a pid */
+        {0, 1, UINT64_C(3) << 60 | 1, LOGBUF_OK},        /* CLOSED: the consumer reopens */
+        {0, 0, UINT64_C(3) << 60 | 1, LOGBUF_ERR_CORRUPT}, /* CLOSED in a producer entry */
+        {0, 0, UINT64_C(9) << 60, LOGBUF_ERR_CORRUPT},
+        {1, 0, UINT64_C(3) << 60 | 1, LOGBUF_OK}, /* MPSC: entry 0 passed over */
+        {1, 0, 5, LOGBUF_OK},
+        {0, 1, UINT64_C(1) << 60, LOGBUF_OK}, /* ATTACHED by pid 0: no process, taken over */
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        guarded g;
+        logbuf_header *h = guard_open(&g, 4096, cases[i].mpsc, 0);
+        logbuf_party *rec = cases[i].consumer ? &h->consumer : &h->producers[0];
+        LOGBUF_STORE(&rec->lease, cases[i].lease, LOGBUF_RELAXED);
+        int err;
+        const logbuf_fault *f;
+        logbuf_consumer c;
+        logbuf_producer p;
+        if (cases[i].consumer) {
+            err = logbuf_consumer_init(&c, &g.ring);
+            f = &c.fault;
+        } else {
+            err = logbuf_producer_init(&p, &g.ring);
+            f = &p.fault;
+        }
+        CHECK(err == cases[i].want, "case %u: %s, want %s", i, logbuf_strerror(err), logbuf_strerror(cases[i].want));
+        if (err == LOGBUF_ERR_CORRUPT) {
+            uint64_t off = cases[i].consumer ? LOGBUF_OFF_CONSUMER : LOGBUF_OFF_PRODUCER_TABLE;
+            CHECK(fault_is(f, "lease") && f->where == off && f->value == cases[i].lease, "case %u: fault %s at %llu", i,
+                  f->field, (unsigned long long)f->where);
+            CHECK(lease_of(rec) == cases[i].lease, "case %u: the malformed lease was overwritten", i);
+            continue;
+        }
+        if (cases[i].consumer) {
+            CHECK(lease_of(rec) == c.lease, "case %u: not taken", i);
+            logbuf_consumer_close(&c);
+        } else {
+            CHECK(p.owner == 2 && lease_of(rec) == cases[i].lease, "case %u: owner %llu", i, (unsigned long long)p.owner);
+            logbuf_producer_close(&p);
+        }
+    }
+    /* End of stream: a malformed entry holds nothing. */
+    guarded g;
+    logbuf_header *h = guard_open(&g, 4096, 1, 0);
+    LOGBUF_STORE(&h->producers[5].lease, UINT64_C(3) << 60 | 77, LOGBUF_RELAXED);
+    logbuf_consumer c;
+    CHECK_ERR(logbuf_consumer_init(&c, &g.ring), LOGBUF_OK);
+    CHECK_ERR(logbuf_poll(&c, -1), LOGBUF_EOF);
+    logbuf_consumer_close(&c);
+}
+
+/* A ring without an identity is refused at open (section 10 step 7). */
+static void test_ring_id_zero(void) {
+    guarded g;
+    logbuf_header *h = guard_region(&g, 4096, 0);
+    memset(h->ring_id, 0, sizeof h->ring_id);
+    CHECK_ERR(logbuf_attach(&g.ring, g.region, g.size), LOGBUF_ERR_CORRUPT);
+    CHECK(fault_is(&g.ring.fault, "ring_id") && g.ring.fault.where == LOGBUF_OFF_RING_ID, "fault names %s",
+          g.ring.fault.field);
+    h->ring_id[15] = 1;
+    CHECK_ERR(logbuf_attach(&g.ring, g.region, g.size), LOGBUF_OK);
+}
+
 /* ---- Driver -------------------------------------------------------------- */
 
 static const struct {
@@ -1225,6 +1301,8 @@ static const struct {
     {"create", test_create},
     {"version_1_refused", test_version_1_refused},
     {"interrupt", test_interrupt},
+    {"malformed_leases", test_malformed_leases},
+    {"ring_id_zero", test_ring_id_zero},
 };
 
 int main(int argc, char **argv) {
