@@ -2174,4 +2174,36 @@ static inline void logbuf_read_stats(const logbuf_ring *r, logbuf_stats *s) {
     }
 }
 
+/* logbuf_party_info is one party record as read from a ring's header, as
+ * Go's ring.Party. */
+typedef struct logbuf_party_info {
+    uint64_t lease;     /* state, pid and start time of the holder, or of the last one */
+    uint64_t heartbeat; /* the holder's last sign of life, CLOCK_MONOTONIC ns */
+    uint64_t since;     /* the position at which the holder attached */
+    uint64_t records, bytes, dropped, refused; /* a producer entry's counters; 0 for the consumer */
+    int held;      /* ATTACHED by a live process (the kernel was asked) */
+    int malformed; /* a lease the state table does not define (section 8) */
+} logbuf_party_info;
+
+/* logbuf_read_party reads party record which of r into *info: the
+ * consumer's for LOGBUF_PARTY_CONSUMER, producer table entry which (0 to
+ * 31) otherwise. It returns 0, or -1 for an index out of range. */
+#define LOGBUF_PARTY_CONSUMER (-1)
+static inline int logbuf_read_party(const logbuf_ring *r, int which, logbuf_party_info *info) {
+    if (which < LOGBUF_PARTY_CONSUMER || which >= LOGBUF_PRODUCER_SLOTS) {
+        return -1;
+    }
+    logbuf_party *p = which == LOGBUF_PARTY_CONSUMER ? &r->hdr->consumer : &r->hdr->producers[which];
+    info->lease = LOGBUF_LOAD(&p->lease, LOGBUF_ACQUIRE);
+    info->heartbeat = LOGBUF_LOAD(&p->heartbeat, LOGBUF_RELAXED);
+    info->since = LOGBUF_LOAD(&p->since, LOGBUF_RELAXED);
+    info->records = LOGBUF_LOAD(&p->records, LOGBUF_RELAXED);
+    info->bytes = LOGBUF_LOAD(&p->bytes, LOGBUF_RELAXED);
+    info->dropped = LOGBUF_LOAD(&p->dropped, LOGBUF_RELAXED);
+    info->refused = LOGBUF_LOAD(&p->refused, LOGBUF_RELAXED);
+    info->held = logbuf_lease_held(info->lease);
+    info->malformed = logbuf_lease_malformed(info->lease, which != LOGBUF_PARTY_CONSUMER);
+    return 0;
+}
+
 #endif /* LOGBUF_H */

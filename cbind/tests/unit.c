@@ -582,6 +582,13 @@ static void test_stats(void) {
     CHECK(s.refused == 1 && s.dropped == 7, "refused %llu dropped %llu", (unsigned long long)s.refused,
           (unsigned long long)s.dropped);
     CHECK(s.consumer_held && logbuf_lease_pid(s.consumer_lease) == (uint32_t)getpid(), "the consumer's lease");
+    logbuf_party_info pi;
+    CHECK(logbuf_read_party(&g.ring, 0, &pi) == 0, "entry 0");
+    CHECK(!pi.held && !pi.malformed && logbuf_lease_state(pi.lease) == LOGBUF_STATE_DETACHED &&
+              pi.records == s.records_written && pi.refused == 1 && pi.dropped == 7 && pi.heartbeat != 0,
+          "entry 0: lease %llx records %llu", (unsigned long long)pi.lease, (unsigned long long)pi.records);
+    CHECK(logbuf_read_party(&g.ring, LOGBUF_PARTY_CONSUMER, &pi) == 0 && pi.held && pi.since == 0, "the consumer");
+    CHECK(logbuf_read_party(&g.ring, 32, &pi) == -1 && logbuf_read_party(&g.ring, -2, &pi) == -1, "out of range");
     CHECK(s.head == 32 && s.used == s.tail - s.head && s.free_bytes == 4096 - s.used, "positions");
     CHECK(s.records_written >= 3 && s.bytes_written == 6 + s.records_written - 3, "written %llu records %llu bytes",
           (unsigned long long)s.records_written, (unsigned long long)s.bytes_written);
