@@ -87,6 +87,16 @@ static logbuf_header *guard_open(guarded *g, uint64_t capacity, int mpsc, uint64
     return h;
 }
 
+/* open_both makes a region as guard_open does and attaches a producer and
+ * the consumer to it. */
+static logbuf_header *open_both(guarded *g, uint64_t capacity, int mpsc, uint64_t pos, logbuf_producer *p,
+                                logbuf_consumer *c) {
+    logbuf_header *h = guard_open(g, capacity, mpsc, pos);
+    CHECK_ERR(logbuf_producer_init(p, &g->ring), LOGBUF_OK);
+    CHECK_ERR(logbuf_consumer_init(c, &g->ring), LOGBUF_OK);
+    return h;
+}
+
 /* guard_intact checks the canaries around the region. */
 static int guard_intact(const guarded *g) {
     for (unsigned char *p = g->arena; p < g->region; p++) {
@@ -307,11 +317,9 @@ static void *wait_consumer(void *arg) {
  * on the futex word, closes the only producer, and wants LOGBUF_EOF. */
 static void close_wakes(int poll) {
     guarded g;
-    logbuf_header *h = guard_open(&g, 4096, 0, 0);
     logbuf_producer p;
     logbuf_consumer c;
-    CHECK_ERR(logbuf_producer_init(&p, &g.ring), LOGBUF_OK);
-    CHECK_ERR(logbuf_consumer_init(&c, &g.ring), LOGBUF_OK);
+    logbuf_header *h = open_both(&g, 4096, 0, 0, &p, &c);
     CHECK_ERR(logbuf_try_write(&p, "x", 1), LOGBUF_OK);
     logbuf_record rec;
     CHECK_ERR(logbuf_try_read(&c, &rec), LOGBUF_OK);
@@ -383,11 +391,9 @@ static int batch_record(void *ctx, const unsigned char *b, size_t len) {
  * callback's non-zero return ends the batch. */
 static void test_consume_batches(void) {
     guarded g;
-    logbuf_header *h = guard_open(&g, 4096, 1, 0);
     logbuf_producer p;
     logbuf_consumer c;
-    CHECK_ERR(logbuf_producer_init(&p, &g.ring), LOGBUF_OK);
-    CHECK_ERR(logbuf_consumer_init(&c, &g.ring), LOGBUF_OK);
+    logbuf_header *h = open_both(&g, 4096, 1, 0, &p, &c);
     for (int i = 0; i < 10; i++) {
         char msg[32];
         int n = snprintf(msg, sizeof msg, "record %d", i);
@@ -549,11 +555,9 @@ static void test_claim_timeout(void) {
 /* logbuf_read_stats reads what the parties published. */
 static void test_stats(void) {
     guarded g;
-    guard_open(&g, 4096, 1, 0);
     logbuf_producer p;
     logbuf_consumer c;
-    CHECK_ERR(logbuf_producer_init(&p, &g.ring), LOGBUF_OK);
-    CHECK_ERR(logbuf_consumer_init(&c, &g.ring), LOGBUF_OK);
+    open_both(&g, 4096, 1, 0, &p, &c);
     logbuf_stats s;
     logbuf_read_stats(&g.ring, &s);
     CHECK(s.producers == 1 && s.mpsc == 1 && s.capacity == 4096 && s.free_bytes == 4096, "fresh stats");
@@ -957,11 +961,9 @@ static void on_stuck(void *ctx, const logbuf_stuck *s) {
  * 9), reported, and its producer's commit then says it was discarded. */
 static void test_recover_mpsc_claim(void) {
     guarded g;
-    logbuf_header *h = guard_open(&g, 4096, 1, 0);
     logbuf_producer p;
     logbuf_consumer c;
-    CHECK_ERR(logbuf_producer_init(&p, &g.ring), LOGBUF_OK);
-    CHECK_ERR(logbuf_consumer_init(&c, &g.ring), LOGBUF_OK);
+    logbuf_header *h = open_both(&g, 4096, 1, 0, &p, &c);
     reports rep = {0, {0, 0, 0, 0, 0, 0, 0, 0}};
     logbuf_consumer_set_recovery(&c, 20000000, on_stuck, &rep);
     logbuf_claim stuck;
@@ -987,11 +989,9 @@ static void test_recover_mpsc_claim(void) {
  * crossed the wrap point is recovered in two steps (section 9). */
 static void test_recover_unstamped(void) {
     guarded g;
-    logbuf_header *h = guard_open(&g, 4096, 1, 4000);
     logbuf_producer p;
     logbuf_consumer c;
-    CHECK_ERR(logbuf_producer_init(&p, &g.ring), LOGBUF_OK);
-    CHECK_ERR(logbuf_consumer_init(&c, &g.ring), LOGBUF_OK);
+    logbuf_header *h = open_both(&g, 4096, 1, 4000, &p, &c);
     reports rep = {0, {0, 0, 0, 0, 0, 0, 0, 0}};
     logbuf_consumer_set_recovery(&c, 10000000, on_stuck, &rep);
     LOGBUF_STORE(&h->tail, 4200, LOGBUF_SEQ_CST); /* a dead producer's 200 bytes across the wrap point */
@@ -1019,11 +1019,9 @@ static void test_recover_unstamped(void) {
 static void test_recover_spsc(void) {
     for (int how = 0; how < 2; how++) {
         guarded g;
-        logbuf_header *h = guard_open(&g, 4096, 0, 0);
         logbuf_producer p;
         logbuf_consumer c;
-        CHECK_ERR(logbuf_producer_init(&p, &g.ring), LOGBUF_OK);
-        CHECK_ERR(logbuf_consumer_init(&c, &g.ring), LOGBUF_OK);
+        logbuf_header *h = open_both(&g, 4096, 0, 0, &p, &c);
         reports rep = {0, {0, 0, 0, 0, 0, 0, 0, 0}};
         logbuf_consumer_set_recovery(&c, 5000000, on_stuck, &rep);
         logbuf_claim stuck;
@@ -1061,11 +1059,9 @@ static void *park_consumer(void *arg) {
 static void test_commit_wakes(void) {
     for (int release = 0; release < 2; release++) {
         guarded g;
-        logbuf_header *h = guard_open(&g, 4096, release, 0);
         logbuf_producer p;
         logbuf_consumer c;
-        CHECK_ERR(logbuf_producer_init(&p, &g.ring), LOGBUF_OK);
-        CHECK_ERR(logbuf_consumer_init(&c, &g.ring), LOGBUF_OK);
+        logbuf_header *h = open_both(&g, 4096, release, 0, &p, &c);
         if (release && !p.release_commits) {
             fprintf(stderr, "membarrier registration refused here: release commits not tested\n");
         }
