@@ -13,8 +13,8 @@ import (
 // so a ring that stays full does not cost a core. It waits for as long as
 // its context allows whether or not a consumer is attached: a consumer that
 // is gone or detached is one that has not come back yet (spec section 8).
-// It stops early only when this producer is closed or the consumer closed
-// the ring for good.
+// It stops early only when this producer is closed, or when the consumer
+// closed the ring for good (TryClaim then says ErrRingClosed, not ErrFull).
 
 const (
 	producerSpins   = 64                     // TryClaim retries, one asm.Pause apart
@@ -61,9 +61,6 @@ func (b *backoff) wait(ctx context.Context, c *core) error {
 	}
 	if c.shut.Load() {
 		return ErrClosed
-	}
-	if consumerOf(c.hdr, false) == ringClosed {
-		return ErrRingClosed
 	}
 	if err := ctx.Err(); err != nil {
 		if b.absent || consumerOf(c.hdr, true) == consumerAbsent {

@@ -226,3 +226,28 @@ func TestErrorsOneMeaning(t *testing.T) {
 		}
 	}
 }
+
+// TestFullRingClosed: once the consumer closed the ring for good, a claim
+// that finds no room says so instead of ErrFull; one that fits still goes
+// in (the ring is not read any more, but nothing is lost by trying).
+func TestFullRingClosed(t *testing.T) {
+	for _, mode := range []string{"spsc", "mpsc"} {
+		t.Run(mode, func(t *testing.T) {
+			var p Producer
+			var c *Consumer
+			if mode == "spsc" {
+				p, c = newSPSC(t, 1024)
+			} else {
+				p, c = newMPSC(t, 1024)
+			}
+			c.CloseRing()
+			var err error
+			for err == nil {
+				err = p.TrySend(make([]byte, 100))
+			}
+			if err != ErrRingClosed {
+				t.Fatalf("TrySend into a full, closed ring = %v, want ErrRingClosed", err)
+			}
+		})
+	}
+}

@@ -118,7 +118,7 @@ func (p *MPSCProducer) reloadHead(t, need uint64) (retry bool, err error) {
 			return true, nil // our view of tail is stale; so may be the verdict
 		}
 		p.hdr.FullEvents.Add(1)
-		return false, ErrFull
+		return false, fullOrClosed(p.hdr)
 	}
 	return false, nil
 }

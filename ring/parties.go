@@ -106,6 +106,15 @@ func consumerOf(h *abi.Header, checkLive bool) consumerPresence {
 	return consumerPresent
 }
 
+// fullOrClosed is the error of a claim that found no room (spec section 8):
+// the ring is full, or, when the consumer closed it for good, closed.
+func fullOrClosed(h *abi.Header) error {
+	if consumerOf(h, false) == ringClosed {
+		return ErrRingClosed
+	}
+	return ErrFull
+}
+
 // producersDone is the producers' half of the end of the stream (section
 // 8): the ring has had a producer, ever, and none holds an entry now. With
 // checkLive false an ATTACHED entry counts as held without asking the

@@ -60,7 +60,8 @@ func (p *SPSCProducer) Stats() Stats { return ReadStats(p.reg) }
 // TryClaim reserves n bytes at the tail of the ring (spec section 5.2) and
 // returns a Claim whose Bytes the caller fills before Commit. It fails with
 // ErrFull when the consumer has not freed enough space, ErrZeroLength,
-// ErrTooLarge, or ErrClosed after Close.
+// ErrTooLarge, or ErrClosed after Close; ErrRingClosed instead of ErrFull
+// when the consumer has closed the ring for good.
 func (p *SPSCProducer) TryClaim(n int) (Claim, error) {
 	if p.shut.Load() {
 		return Claim{}, ErrClosed
@@ -102,7 +103,7 @@ func (p *SPSCProducer) reloadHead(need uint64) error {
 	p.publishCounts()
 	if need > p.capacity-(p.tail-h) {
 		p.hdr.FullEvents.Add(1)
-		return ErrFull
+		return fullOrClosed(p.hdr)
 	}
 	return nil
 }
