@@ -1,0 +1,5 @@
+//go:build race
+
+package logio
+
+const raceEnabled = true
