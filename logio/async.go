@@ -72,13 +72,9 @@ type AsyncCounts struct {
 
 // NewAsync starts an Async writer into dst.
 func NewAsync(dst io.Writer, opt AsyncOptions) (*Async, error) {
-	size := opt.Size
-	if size <= 0 {
-		size = defaultCapacity
-	}
-	capacity, err := abi.RoundCapacity(uint64(size))
+	capacity, err := ringCapacity(opt.Size)
 	if err != nil {
-		return nil, fmt.Errorf("logio: ring size: %w", err)
+		return nil, err
 	}
 	if opt.CloseRetry <= 0 {
 		opt.CloseRetry = defaultCloseRetry

@@ -2,6 +2,7 @@ package logio
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"runtime"
 
@@ -25,6 +26,19 @@ type FileOptions struct {
 // defaultCapacity is the ring OpenFile and NewAsync make when not told: a
 // second of 1 KiB events at 1000 a second, with room to spare.
 const defaultCapacity = 1 << 20
+
+// ringCapacity is the data area for a ring asked to hold size bytes: 0 for
+// the default, rounded up to a power of two.
+func ringCapacity(size int) (uint64, error) {
+	if size <= 0 {
+		size = defaultCapacity
+	}
+	c, err := abi.RoundCapacity(uint64(size))
+	if err != nil {
+		return 0, fmt.Errorf("logio: ring size: %w", err)
+	}
+	return c, nil
+}
 
 // OpenFile makes a Writer over the ring file at path, which another process
 // drains ("logbuf archive", say). It opens the file when it exists, as an
@@ -55,11 +69,7 @@ func openOrCreate(path string, opt FileOptions) (*abi.File, error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return f, err
 	}
-	size := opt.Capacity
-	if size <= 0 {
-		size = defaultCapacity
-	}
-	capacity, err := abi.RoundCapacity(uint64(size))
+	capacity, err := ringCapacity(opt.Capacity)
 	if err != nil {
 		return nil, err
 	}

@@ -100,17 +100,14 @@ func (s *keepSink) records() [][]byte {
 
 // heapRing makes a heap ring of the given mode with its producer and
 // consumer.
-func heapRing(t *testing.T, mode abi.Mode, capacity uint64) (ring.Producer, *ring.Consumer) {
+func heapRing(t *testing.T, mode abi.Mode, capacity int) (p ring.Producer, c *ring.Consumer) {
 	t.Helper()
-	r, err := abi.NewHeap(capacity, mode)
-	if err != nil {
-		t.Fatal(err)
+	var err error
+	if mode == abi.SPSC {
+		p, c, err = ring.NewSPSC(capacity)
+	} else {
+		p, c, err = ring.NewMPSC(capacity)
 	}
-	p, err := ring.OpenProducer(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := ring.NewConsumer(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,25 +185,43 @@ func TestWriterConcurrentDrops(t *testing.T) {
 	t.Logf("%d of %d arrived, %d dropped", arrived, goroutines*perG, k.Dropped)
 }
 
-// fill writes records of size bytes into a ring nobody drains until one
-// is dropped, and returns how many fit. It checks that as many fit as the
-// ring's capacity allows (spec section 4's record size).
+// fill writes records of size bytes into an empty ring nobody drains, as
+// many as the ring's capacity holds (spec section 4's record size), each
+// written, and returns how many.
 func fill(t *testing.T, w *Writer, capacity, size int) int {
 	t.Helper()
-	want := capacity / int(abi.RecordSize(uint64(size)))
+	fit := capacity / int(abi.RecordSize(uint64(size)))
 	msg := bytes.Repeat([]byte{'x'}, size)
-	for i := 0; ; i++ {
-		before := w.Counts().Dropped
+	for i := range fit {
 		if n, err := w.Write(msg); n != size || err != nil {
 			t.Fatalf("write %d: %d, %v", i, n, err)
 		}
-		if w.Counts().Dropped != before {
-			if i != want {
-				t.Fatalf("%d records fit a %d-byte ring, want %d", i, capacity, want)
-			}
-			return i
-		}
 	}
+	if k := w.Counts(); k != (Counts{Written: uint64(fit)}) {
+		t.Fatalf("%d records into a %d-byte ring: counts %+v", fit, capacity, k)
+	}
+	return fit
+}
+
+// blockedWrite starts a Write of size bytes into a full ring and returns
+// once it waits for space; its error comes on the channel, or an error of
+// its own when it returned fewer than size bytes with none.
+func blockedWrite(t *testing.T, w *Writer, size int) <-chan error {
+	t.Helper()
+	full := w.Stats().FullEvents
+	wrote := make(chan error, 1)
+	go func() {
+		n, err := w.Write(bytes.Repeat([]byte{'b'}, size))
+		if err == nil && n != size {
+			err = fmt.Errorf("wrote %d of %d bytes", n, size)
+		}
+		wrote <- err
+	}()
+	// The ring counts each claim refused as full: the Write is waiting.
+	for w.Stats().FullEvents == full {
+		time.Sleep(time.Millisecond)
+	}
+	return wrote
 }
 
 // With the consumer stopped, every Write past a full ring is dropped,
@@ -219,8 +234,10 @@ func TestWriterDropPolicy(t *testing.T) {
 	w := NewWriter(p, Options{OnDrop: func(n uint64) { calls.Add(1); told.Add(n) }})
 	fit := fill(t, w, capacity, size)
 	msg := bytes.Repeat([]byte{'y'}, size)
-	for range extra - 1 {
-		w.Write(msg)
+	for range extra {
+		if n, err := w.Write(msg); n != size || err != nil {
+			t.Fatalf("a dropped Write returned %d, %v", n, err)
+		}
 	}
 	want := Counts{Written: uint64(fit), Dropped: extra}
 	if got := w.Counts(); got != want {
@@ -292,6 +309,7 @@ func TestWriterWaitPolicy(t *testing.T) {
 	p, c := heapRing(t, abi.MPSC, capacity)
 	w := NewWriter(p, Options{Wait: 5 * time.Millisecond})
 	fit := fill(t, w, capacity, size)
+	w.Write(make([]byte, size))
 	if got, want := w.Counts(), (Counts{Written: uint64(fit), Dropped: 1}); got != want {
 		t.Fatalf("counts %+v, want %+v", got, want)
 	}
@@ -301,13 +319,7 @@ func TestWriterWaitPolicy(t *testing.T) {
 
 	// A long wait, and a consumer that frees space while it waits.
 	w.opt.Wait = time.Hour
-	full := w.Stats().FullEvents
-	wrote := make(chan error, 1)
-	go func() {
-		_, err := w.Write(bytes.Repeat([]byte{'l'}, size))
-		wrote <- err
-	}()
-	waitForFullEvent(t, w, full)
+	wrote := blockedWrite(t, w, size)
 	if _, err := c.ReadBatch(1, func([]byte) {}); err != nil {
 		t.Fatal(err)
 	}
@@ -320,15 +332,6 @@ func TestWriterWaitPolicy(t *testing.T) {
 	w.Close()
 }
 
-// waitForFullEvent waits until the ring has refused more than n claims as
-// full: a Write is then waiting for space.
-func waitForFullEvent(t *testing.T, w *Writer, n uint64) {
-	t.Helper()
-	for w.Stats().FullEvents <= n {
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // With a Context, a Write waits until it is done, then drops and counts;
 // with no consumer attached, the ring says so, and the Write still counts
 // a plain drop.
@@ -338,23 +341,8 @@ func TestWriterContextPolicy(t *testing.T) {
 	c.Close() // no consumer: ErrNoConsumer inside, a drop outside
 	ctx, cancel := context.WithCancel(context.Background())
 	w := NewWriter(p, Options{Context: ctx})
-	msg := bytes.Repeat([]byte{'z'}, size)
-	fit := capacity / int(abi.RecordSize(size))
-	for range fit {
-		if _, err := w.Write(msg); err != nil {
-			t.Fatal(err)
-		}
-	}
-	full := w.Stats().FullEvents
-	wrote := make(chan error, 1)
-	go func() {
-		n, err := w.Write(msg)
-		if err == nil && n != size {
-			err = fmt.Errorf("wrote %d", n)
-		}
-		wrote <- err
-	}()
-	waitForFullEvent(t, w, full)
+	fit := fill(t, w, capacity, size)
+	wrote := blockedWrite(t, w, size)
 	select {
 	case err := <-wrote:
 		t.Fatalf("Write returned (%v) before the context was done", err)
@@ -376,18 +364,8 @@ func TestWriterRingClosed(t *testing.T) {
 	const capacity, size = 4096, 100
 	p, c := heapRing(t, abi.MPSC, capacity)
 	w := NewWriter(p, Options{Wait: -1})
-	msg := bytes.Repeat([]byte{'z'}, size)
-	fit := capacity / int(abi.RecordSize(size))
-	for range fit {
-		w.Write(msg)
-	}
-	full := w.Stats().FullEvents
-	wrote := make(chan error, 1)
-	go func() {
-		_, err := w.Write(msg)
-		wrote <- err
-	}()
-	waitForFullEvent(t, w, full)
+	fit := fill(t, w, capacity, size)
+	wrote := blockedWrite(t, w, size)
 	c.CloseRing()
 	if err := <-wrote; !errors.Is(err, ring.ErrRingClosed) {
 		t.Fatalf("Write = %v, want ring.ErrRingClosed", err)

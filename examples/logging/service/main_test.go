@@ -6,27 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-)
 
-// buildLogbuf builds the logbuf command from the library module this one
-// replaces, into dir.
-func buildLogbuf(t *testing.T, dir string) string {
-	t.Helper()
-	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/logbuf/logbuf").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	bin := filepath.Join(dir, "logbuf")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/logbuf")
-	cmd.Dir = strings.TrimSpace(string(root))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/logbuf: %v\n%s", err, out)
-	}
-	return bin
-}
+	"github.com/logbuf/logbuf/examples/logging/internal/logbuftool"
+)
 
 // shmDir is a fresh directory in /dev/shm, where rings live, or a
 // temporary directory where there is no /dev/shm.
@@ -48,7 +32,10 @@ func shmDir(t *testing.T) string {
 // per worker, as valid JSON with the fields logged.
 func TestServiceArchived(t *testing.T) {
 	const workers, events = 8, 2000
-	logbuf := buildLogbuf(t, t.TempDir())
+	logbuf, err := logbuftool.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := shmDir(t)
 	ringPath, archive := filepath.Join(dir, "service.ring"), filepath.Join(dir, "archive")
 	if out, err := exec.Command(logbuf, "create", "--capacity", "1M", "--mode", "mpsc", ringPath).CombinedOutput(); err != nil {
