@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // recorder is a destination that keeps each Write as it came, and checks
@@ -47,6 +48,7 @@ func (r *recorder) Sync() error {
 		r.note("Sync while a Write runs")
 	}
 	defer r.in.Add(-1)
+	time.Sleep(time.Millisecond) // a window for a Write that should not come
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.syncs++

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,5 +182,36 @@ func TestOpenFile(t *testing.T) {
 	}
 	if _, err := OpenFile(filepath.Join(t.TempDir(), "no", "such", "dir"), FileOptions{}); err == nil {
 		t.Fatal("OpenFile in a missing directory succeeded")
+	}
+}
+
+// Processes (here goroutines) that open a missing ring file at once all get
+// a Writer over the one ring that one of them created.
+func TestOpenFileRace(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 20 {
+		path := filepath.Join(dir, fmt.Sprintf("ring-%d", i))
+		var wg sync.WaitGroup
+		ws := make([]*Writer, 8)
+		for k := range ws {
+			wg.Go(func() {
+				w, err := OpenFile(path, FileOptions{Capacity: 4096})
+				if err != nil {
+					t.Errorf("OpenFile %d: %v", k, err)
+					return
+				}
+				ws[k] = w
+				w.Write([]byte("hello"))
+			})
+		}
+		wg.Wait()
+		for _, w := range ws {
+			if w != nil {
+				if s := w.Stats(); s.RecordsWritten != uint64(len(ws)) {
+					t.Fatalf("%d records in the ring, want one from each Writer", s.RecordsWritten)
+				}
+				w.Close()
+			}
+		}
 	}
 }
