@@ -38,9 +38,19 @@ type AsyncOptions struct {
 	// CloseRetry is how long Close keeps retrying a destination that fails
 	// before it gives up on the records not yet written; 0 means 5 s.
 	CloseRetry time.Duration
+	// Poll is how often the drainer looks at the ring while it is empty;
+	// 0 means 1 ms. A negative Poll makes the drainer sleep on the ring's
+	// futex instead, with no wake-ups while nothing is logged, but then the
+	// Write that finds it asleep wakes it with a system call, which costs
+	// that Write microseconds (BENCHMARKS.md). With polling, a record
+	// written into an empty ring waits up to about Poll for the drainer.
+	Poll time.Duration
 }
 
-const defaultCloseRetry = 5 * time.Second
+const (
+	defaultCloseRetry = 5 * time.Second
+	defaultPoll       = time.Millisecond
+)
 
 // Async is an io.Writer that hands each Write to a ring on the Go heap and
 // returns, while a goroutine of its own drains the ring into a destination
@@ -79,6 +89,9 @@ func NewAsync(dst io.Writer, opt AsyncOptions) (*Async, error) {
 	if opt.CloseRetry <= 0 {
 		opt.CloseRetry = defaultCloseRetry
 	}
+	if opt.Poll == 0 {
+		opt.Poll = defaultPoll
+	}
 	r, err := abi.NewHeap(capacity, abi.MPSC)
 	if err != nil {
 		return nil, err
@@ -91,9 +104,12 @@ func NewAsync(dst io.Writer, opt AsyncOptions) (*Async, error) {
 	if err != nil {
 		return nil, err
 	}
+	h := r.Header()
+	// Anything between head and tail: a record, or a claim about to be one.
+	ready := func() bool { return h.Tail.Load() != h.Head.Load() }
 	a := &Async{
-		w: NewWriter(p, opt.Options), hdr: r.Header(), cons: c, opt: opt,
-		sink:     newWriterSink(dst, &opt),
+		w: NewWriter(p, opt.Options), hdr: h, cons: c, opt: opt,
+		sink:     newWriterSink(dst, &opt, ready),
 		finished: make(chan struct{}),
 	}
 	go a.drain()

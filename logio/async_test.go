@@ -99,16 +99,52 @@ func newAsync(t *testing.T, dst io.Writer, opt AsyncOptions) *Async {
 // order per goroutine, byte-exact.
 func TestAsyncConcurrent(t *testing.T) {
 	const goroutines, perG = 8, 2000
-	dst := &recorder{}
-	a := newAsync(t, dst, AsyncOptions{Size: 4096, Options: Options{Wait: -1}})
-	writeEvents(t, a, goroutines, perG)
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
+	for _, poll := range []time.Duration{0, -1} {
+		dst := &recorder{}
+		a := newAsync(t, dst, AsyncOptions{Size: 4096, Poll: poll, Options: Options{Wait: -1}})
+		writeEvents(t, a, goroutines, perG)
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+		checkEvents(t, dst.got(t), goroutines, perG, true)
+		want := AsyncCounts{Counts: Counts{Written: goroutines * perG}, Delivered: goroutines * perG}
+		if got := a.Counts(); got != want {
+			t.Fatalf("poll %v: counts %+v, want %+v", poll, got, want)
+		}
 	}
-	checkEvents(t, dst.got(t), goroutines, perG, true)
-	want := AsyncCounts{Counts: Counts{Written: goroutines * perG}, Delivered: goroutines * perG}
-	if got := a.Counts(); got != want {
-		t.Fatalf("counts %+v, want %+v", got, want)
+}
+
+// While the ring is empty, a polling drainer waits in its sink, never in
+// the ring's futex, so that no Write has to wake it; with Poll < 0 it parks
+// there.
+func TestAsyncPoll(t *testing.T) {
+	for _, poll := range []time.Duration{time.Millisecond, -1} {
+		dst := &recorder{}
+		a := newAsync(t, dst, AsyncOptions{Poll: poll})
+		for i := range 10 {
+			a.Write([]byte("one\n"))
+			if err := a.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			parked := false
+			for range 20 { // a moment of quiet, looked at 20 times
+				time.Sleep(100 * time.Microsecond)
+				parked = parked || a.hdr.ConsumerWait.Load() != 0
+			}
+			if poll > 0 && parked {
+				t.Fatalf("poll %v, quiet %d: the drainer parked in the futex", poll, i)
+			}
+			if poll < 0 && parked {
+				break // as it should
+			}
+			if poll < 0 && i == 9 {
+				t.Fatal("Poll < 0: the drainer never parked")
+			}
+		}
+		a.Close()
+		if n := len(dst.got(t)); n == 0 {
+			t.Fatalf("poll %v: nothing delivered", poll)
+		}
 	}
 }
 
