@@ -16,7 +16,9 @@
 // diode.Writer and zap's BufferedWriteSyncer: a Writer over a ring on the Go
 // heap, drained by drain.Run on a goroutine of its own into any io.Writer. A
 // record leaves the ring only once that io.Writer accepted it; Sync, Flush
-// and Close wait for what was written before them.
+// and Close wait for what was written before them. While the ring is empty
+// the drainer looks at it every millisecond rather than sleep where a Write
+// would have to wake it (AsyncOptions.Poll).
 //
 // Which value may be shared: a Writer over an MPSC ring (the kind Async and
 // OpenFile make by default) and an Async are safe for concurrent use by any

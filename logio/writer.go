@@ -63,7 +63,7 @@ type counter struct {
 // A Writer over an MPSC producer is safe for concurrent use; over an SPSC
 // producer it belongs to one goroutine at a time, as the producer does.
 type Writer struct {
-	_    [abi.LineSize]byte // the counters below never share a line with what came before
+	_    [abi.LineSize]byte // apart from whatever object lies before the Writer in memory
 	p    ring.Producer
 	mpsc *ring.MPSCProducer // p when it is one: called without an interface on the hot path
 	max  int                // p.MaxPayload()
@@ -87,8 +87,8 @@ func NewWriter(p ring.Producer, opt Options) *Writer {
 }
 
 // Write puts p into the ring as one record, copied once, and returns
-// len(p), nil. It makes no allocation unless it has to wait for space with
-// a Wait limit (the timer then costs one).
+// len(p), nil. It makes no allocation, unless it has to wait for space
+// with a Wait limit: the timer then costs a few.
 //
 // When the ring is full, Write drops the record at once or after waiting,
 // as the Options say; it counts the drop and still returns len(p), nil, as
