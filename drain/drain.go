@@ -39,6 +39,12 @@ type Options struct {
 	UnblockAfter time.Duration
 	// Stuck, if set, receives every recovery report, on Run's goroutine.
 	Stuck func(ring.Stuck)
+	// Poll, when positive, makes the consumer sleep this long at a time
+	// while the ring is empty instead of parking on its futex word
+	// (ring.Consumer.SetPoll): producers then never pay a system call to
+	// wake it, at the price of a drainer that wakes every Poll and a record
+	// that may wait up to Poll. 0 parks.
+	Poll time.Duration
 }
 
 // Progress is what Run has done so far.
@@ -123,6 +129,7 @@ func Run(ctx context.Context, c *ring.Consumer, sink Sink, opt Options) (Result,
 	// The report comes inside Recv, which must not block on it: keep it,
 	// pass it on when Recv returns.
 	c.SetRecovery(opt.UnblockAfter, func(s ring.Stuck) { d.stuck = append(d.stuck, s) })
+	c.SetPoll(opt.Poll)
 	end, err := d.run(ctx)
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		// The sink gave up on a batch because ctx ended: the batch stays
@@ -186,10 +193,10 @@ func (d *drainer) wait(ctx context.Context) (End, error) {
 		}
 	}
 	// Nothing is read and unreleased here, so Recv's release before it
-	// waits gives back nothing the sink has not taken.
-	wctx, cancel := context.WithTimeout(ctx, d.opt.Tick)
-	r, err := d.c.Recv(wctx)
-	cancel()
+	// waits gives back nothing the sink has not taken. A deadline, not a
+	// context per wait: a drain that runs dry after every record (a logger
+	// writing now and then) allocates nothing per wait.
+	r, err := d.c.RecvUntil(ctx, time.Now().Add(d.opt.Tick))
 	d.report()
 	switch {
 	case err == nil:
@@ -205,7 +212,7 @@ func (d *drainer) wait(ctx context.Context) (End, error) {
 		return EndOfStream, nil
 	case ctx.Err() != nil:
 		return EndCanceled, nil
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		return 0, nil // a tick: go round, flushing and reporting
 	}
 	return 0, err

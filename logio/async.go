@@ -104,12 +104,9 @@ func NewAsync(dst io.Writer, opt AsyncOptions) (*Async, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := r.Header()
-	// Anything between head and tail: a record, or a claim about to be one.
-	ready := func() bool { return h.Tail.Load() != h.Head.Load() }
 	a := &Async{
-		w: NewWriter(p, opt.Options), hdr: h, cons: c, opt: opt,
-		sink:     newWriterSink(dst, &opt, ready),
+		w: NewWriter(p, opt.Options), hdr: r.Header(), cons: c, opt: opt,
+		sink:     newWriterSink(dst, &opt),
 		finished: make(chan struct{}),
 	}
 	go a.drain()
@@ -120,7 +117,9 @@ func NewAsync(dst io.Writer, opt AsyncOptions) (*Async, error) {
 // the stream: its only producer left), or the destination was given up on.
 func (a *Async) drain() {
 	defer close(a.finished)
-	a.result, a.err = drain.Run(context.Background(), a.cons, a.sink, drain.Options{})
+	// Polling (Poll > 0) keeps the drainer off the ring's futex, so that no
+	// Write pays the system call that wakes it; Poll < 0 parks.
+	a.result, a.err = drain.Run(context.Background(), a.cons, a.sink, drain.Options{Poll: max(a.opt.Poll, 0)})
 }
 
 // Write hands p to the ring as one record; see Writer.Write.

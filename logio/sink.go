@@ -4,17 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/logbuf/logbuf/drain"
 )
-
-// pollYields is how many times Flush yields, looking at the ring, before
-// it naps.
-const pollYields = 64
 
 // Retry pacing for a destination that fails: the first retry after
 // retryFirst, doubling up to retryMax.
@@ -39,20 +34,11 @@ type writerSink struct {
 	failure   atomic.Pointer[error] // the destination's last error while it fails, else nil
 	giveUpAt  atomic.Int64          // unix ns after which a failing destination is given up; 0: never
 	closing   chan struct{}         // closed once giveUpAt is set: a retry waiting wakes to look
-
-	poll  time.Duration // Flush looks at the ring this often while it is empty; 0: it does not wait
-	ready func() bool   // whether the ring holds anything
-	nap   *time.Timer   // Flush's, reused: waiting allocates nothing
 }
 
-func newWriterSink(dst io.Writer, opt *AsyncOptions, ready func() bool) *writerSink {
-	s := &writerSink{dst: dst, newline: opt.Newline, coalesce: opt.Coalesce, onError: opt.OnError,
-		closing: make(chan struct{}), poll: opt.Poll, ready: ready}
-	if s.poll > 0 {
-		s.nap = time.NewTimer(s.poll)
-		s.nap.Stop()
-	}
-	return s
+func newWriterSink(dst io.Writer, opt *AsyncOptions) *writerSink {
+	return &writerSink{dst: dst, newline: opt.Newline, coalesce: opt.Coalesce, onError: opt.OnError,
+		closing: make(chan struct{})}
 }
 
 // giveUpAfter makes a destination that fails for d from now be given up on.
@@ -159,36 +145,10 @@ func (s *writerSink) writeAll(ctx context.Context, p []byte) error {
 	}
 }
 
-// Flush is called by the drainer when the ring has run dry, before it waits
-// in the ring's futex (spec section 7.3), where a Write would have to wake
-// it with a system call. Write hands the destination everything before it
-// returns, so there is nothing to flush; with a poll interval, Flush waits
-// here instead, looking at the ring every interval until it holds
-// something or Close is called. The drainer then seldom sleeps in the
-// futex, and Writes seldom pay for waking it: the trade diode's poller
-// makes, a wake-up every interval while the ring is empty.
-func (s *writerSink) Flush() error {
-	if s.poll <= 0 {
-		return nil
-	}
-	// Yield a while first: Writes that waited for space come back within
-	// microseconds, and a timer's nap would hold them up for a millisecond.
-	for range pollYields {
-		if s.ready() {
-			return nil
-		}
-		runtime.Gosched()
-	}
-	for !s.ready() {
-		s.nap.Reset(s.poll)
-		select {
-		case <-s.nap.C:
-		case <-s.closing:
-			return nil
-		}
-	}
-	return nil
-}
+// Flush is called by the drainer when the ring has run dry. Write hands
+// the destination everything before it returns, so there is nothing to
+// flush.
+func (s *writerSink) Flush() error { return nil }
 
 // failing returns the destination's last error while it fails.
 func (s *writerSink) failing() error {

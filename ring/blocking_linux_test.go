@@ -182,3 +182,27 @@ func TestPreviousHolderClaimSPSC(t *testing.T) {
 		t.Fatalf("reports %+v", log)
 	}
 }
+
+// TestCancelAfterUnmap: a Recv that parked with a context returns (here at
+// its deadline); the ring file is then unmapped without a Close, and only
+// then is the context cancelled. The wake-up that cancelling runs must not
+// touch the unmapped header (it did, with a SIGSEGV, when the registration
+// outlived the wait).
+func TestCancelAfterUnmap(t *testing.T) {
+	f, _ := createFile(t, 4096, abi.MPSC)
+	c, err := NewConsumer(f.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.spins, c.yields = 1, 1
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := c.RecvUntil(ctx, time.Now().Add(30*time.Millisecond)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("RecvUntil = %v", err)
+	}
+	if c.parks == 0 {
+		t.Fatal("the consumer never parked: the test tests nothing")
+	}
+	f.Close()
+	cancel()
+	time.Sleep(20 * time.Millisecond) // time for a wake-up to run, and fault
+}

@@ -35,6 +35,8 @@ type Consumer struct {
 	slice         time.Duration
 
 	waitCtx  context.Context // the context of the wait in progress, for parkable
+	waker    *ctxWaker       // what a cancelled context runs while the consumer parks
+	poll     time.Duration   // SetPoll: sleep this long instead of parking
 	lastLive time.Time       // last liveness check of the producer table
 	lastBeat time.Time       // last heartbeat stored
 	linger   bool            // RecvBatch's last batch was short while the producer wrote
@@ -45,6 +47,11 @@ type Consumer struct {
 	mu      sync.Mutex  // held by the Recv family while it runs; Close waits for it
 	closing atomic.Bool // Close was called
 	closed  bool        // Close is done: the consumer record is left
+
+	// To 448 bytes, a size class of Go's allocator that is a multiple of
+	// 64, so that no other object shares the consumer's cache lines
+	// (TestCacheLineAligned fails when a field moves it off).
+	_ [48]byte
 }
 
 // Defaults of the consumer's wait loop.
@@ -180,6 +187,21 @@ func (c *Consumer) RecvTimeout(d time.Duration) (Record, error) {
 	return c.recv(nil, time.Now().Add(d))
 }
 
+// RecvUntil is Recv that also gives up at deadline, with
+// os.ErrDeadlineExceeded: a wait that must wake now and then (to flush, to
+// report progress) without a context per wait. A zero deadline is none.
+func (c *Consumer) RecvUntil(ctx context.Context, deadline time.Time) (Record, error) {
+	return c.recv(ctx, deadline)
+}
+
+// SetPoll makes a waiting consumer sleep d at a time instead of parking on
+// the ring's futex word (d <= 0 parks, the default). Producers then never
+// make the system call that wakes a parked consumer, which a producer pays
+// inside its own caller's locks (a logger's, say); the price is a consumer
+// that wakes every d while the ring stays empty, and a record that may wait
+// up to d. It must be set before the consumer waits.
+func (c *Consumer) SetPoll(d time.Duration) { c.poll = d }
+
 func (c *Consumer) recv(ctx context.Context, deadline time.Time) (Record, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -266,13 +288,14 @@ func (c *Consumer) await(ctx context.Context, deadline time.Time) error {
 	if spins == 0 {
 		spins, yields = defaultSpins, defaultYields
 	}
+	c.waitCtx = ctx
 	var stop func() bool
 	defer func() {
 		if stop != nil {
 			stop()
+			c.waker.arm(false)
 		}
 	}()
-	c.waitCtx = ctx
 	for i := 0; ; i++ {
 		if c.closing.Load() {
 			return ErrClosed
@@ -310,15 +333,51 @@ func (c *Consumer) await(ctx context.Context, deadline time.Time) error {
 			c.lastBeat = now
 			c.party.Heartbeat.Store(monoNow())
 		}
-		if stop == nil && ctx != nil && ctx.Done() != nil {
-			// Allocated only here, on the way to the first park of this
-			// call: cancelling ctx wakes the futex as a producer would, and
-			// parkable's look at ctx covers a cancel just before the park.
-			h := c.hdr
-			stop = context.AfterFunc(ctx, func() { wake(h) })
+		if stop == nil && c.poll <= 0 && ctx != nil && ctx.Done() != nil {
+			// Only on the way to the first park of this call (a polling
+			// consumer looks at ctx after each nap): cancelling ctx wakes
+			// the futex as a producer would, and parkable's look at ctx
+			// covers a cancel just before the park.
+			if c.waker == nil {
+				c.waker = newCtxWaker(c.hdr)
+			}
+			c.waker.arm(true)
+			stop = context.AfterFunc(ctx, c.waker.fn)
 		}
 		c.parkFor(ctx, deadline, now)
 	}
+}
+
+// ctxWaker is what a cancelled context runs, on a goroutine of its own,
+// while the consumer parks: a wake-up of the futex. It acts only while
+// armed, and await disarms it, under mu, before it returns: a wake-up that
+// starts late, after await returned and the ring was perhaps unmapped,
+// touches nothing.
+type ctxWaker struct {
+	mu    sync.Mutex
+	armed bool
+	h     *abi.Header
+	fn    func() // wake, as a func value made once
+}
+
+func newCtxWaker(h *abi.Header) *ctxWaker {
+	w := &ctxWaker{h: h}
+	w.fn = w.wake
+	return w
+}
+
+func (w *ctxWaker) wake() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.armed {
+		wake(w.h)
+	}
+}
+
+func (w *ctxWaker) arm(on bool) {
+	w.mu.Lock()
+	w.armed = on
+	w.mu.Unlock()
 }
 
 // parkFor parks on the ring's futex word until a producer wakes the
@@ -340,6 +399,11 @@ func (c *Consumer) parkFor(ctx context.Context, deadline, now time.Time) {
 	}
 	if c.rec.watch.on {
 		d = min(d, c.rec.watch.due.Sub(now)+time.Millisecond)
+	}
+	if c.poll > 0 {
+		// Polling: no consumer_wait, so no producer makes a system call.
+		time.Sleep(min(d, c.poll))
+		return
 	}
 	if slept, timedOut := park(c.hdr, c, d); slept {
 		c.parks++

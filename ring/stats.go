@@ -30,10 +30,6 @@ type Stats struct {
 	Refused        uint64 // records refused as larger than the maximum payload
 	Producers      int    // producer table entries held now (attached, alive)
 
-	// AtHead is the record header word at Head: what the consumer waits on
-	// or reads next.
-	AtHead abi.Word
-
 	// ConsumerParty is the consumer's party record; Entries are the producer
 	// table entries that have ever been held (not FREE), in table order.
 	ConsumerParty Party
@@ -60,9 +56,6 @@ func ReadStats(r *abi.Region) Stats {
 	if s.Used = s.Tail - s.Head; s.Used <= s.Capacity {
 		s.Free = s.Capacity - s.Used
 	}
-	if s.Head%abi.WordSize == 0 {
-		s.AtHead = abi.Word(r.WordAt(s.Head & (s.Capacity - 1)).Load())
-	}
 	for i := range h.Producers {
 		if abi.Lease(h.Producers[i].Lease.Load()) == 0 {
 			continue
@@ -78,4 +71,18 @@ func ReadStats(r *abi.Region) Stats {
 		}
 	}
 	return s
+}
+
+// HeadWord reads the record header word at the ring's head: what its
+// consumer waits on or reads next. It is for monitors of a ring whose
+// consumer runs in another process (logbuf stat): in the consumer's own
+// process the load races with the consumer zeroing that word, which the
+// race detector rightly reports. ok is false when head is not a valid
+// position.
+func HeadWord(r *abi.Region) (w abi.Word, ok bool) {
+	head := r.Header().Head.Load()
+	if head%abi.WordSize != 0 {
+		return 0, false
+	}
+	return abi.Word(r.WordAt(head & (r.Capacity() - 1)).Load()), true
 }

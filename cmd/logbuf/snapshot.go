@@ -100,7 +100,7 @@ func takeSnapshot(path string, r *abi.Region) snapshot {
 		s.Inconsistent = true
 	} else {
 		s.FillPercent = 100 * float64(st.Used) / float64(st.Capacity)
-		w := st.AtHead
+		w, _ := ring.HeadWord(r)
 		s.AtHead = headWord{Kind: w.Kind().String(), Len: w.Len()}
 		if !w.Valid() {
 			s.AtHead.Kind = "invalid"
