@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/logbuf/logbuf/internal/natstest"
 	"github.com/logbuf/logbuf/ship"
 )
 
@@ -82,7 +83,7 @@ func TestCompareHandLoop(t *testing.T) {
 					k = len(methods) - 1 - k
 				}
 				m := methods[k]
-				createStream(t, js, "BENCH", "bench.x", nil)
+				natstest.CreateStream(t, js, "BENCH", "bench.x", nil)
 				start := time.Now()
 				if err := m.run(f); err != nil {
 					t.Fatalf("%s: %v", m.name, err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -180,5 +179,3 @@ func checkStream(t *testing.T, js jetstream.JetStream, stream string, f *feed, s
 		t.FailNow()
 	}
 }
-
-func itoa(n int) string { return fmt.Sprint(n) }

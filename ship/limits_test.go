@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/logbuf/logbuf/drain"
+	"github.com/logbuf/logbuf/internal/natstest"
 	"github.com/logbuf/logbuf/ship"
 )
 
@@ -21,14 +22,14 @@ import (
 func TestTooLarge(t *testing.T) {
 	for _, limit := range []string{"server max_payload", "stream max_msg_size"} {
 		t.Run(limit, func(t *testing.T) {
-			srv := startServer(t, func(o *server.Options) {
+			srv := natstest.Start(t, func(o *server.Options) {
 				if limit == "server max_payload" {
 					o.MaxPayload = 1024
 				}
 			})
 			nc := connect(t, srv)
 			js := newJS(t, nc)
-			createStream(t, js, "LOGS", "logs.test", func(c *jetstream.StreamConfig) {
+			natstest.CreateStream(t, js, "LOGS", "logs.test", func(c *jetstream.StreamConfig) {
 				if limit == "stream max_msg_size" {
 					c.MaxMsgSize = 1024
 				}
@@ -90,8 +91,8 @@ func readAll(t *testing.T, js jetstream.JetStream, stream string) []string {
 // TestNewRefusesBufferingConnection: a connection that buffers publishes
 // while reconnecting could store records out of order.
 func TestNewRefusesBufferingConnection(t *testing.T) {
-	srv := startServer(t, nil)
-	nc, err := nats.Connect(srv.url())
+	srv := natstest.Start(t, nil)
+	nc, err := nats.Connect(srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,13 +109,13 @@ func TestNewRefusesBufferingConnection(t *testing.T) {
 // or when its context ends while the server is away, instead of retrying
 // for ever.
 func TestWriteGivesUp(t *testing.T) {
-	srv := startServer(t, nil)
+	srv := natstest.Start(t, nil)
 	nc := connect(t, srv)
-	createStream(t, newJS(t, nc), "LOGS", "logs.test", nil)
+	natstest.CreateStream(t, newJS(t, nc), "LOGS", "logs.test", nil)
 	batch := &drain.Batch{Records: []drain.Record{{Data: []byte("a")}}}
 
 	s := newSink(t, nc, ship.Options{})
-	srv.stop()
+	srv.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if err := s.Write(ctx, batch); !errors.Is(err, context.DeadlineExceeded) {

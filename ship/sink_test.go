@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/logbuf/logbuf/internal/natstest"
 	"github.com/logbuf/logbuf/ship"
 )
 
@@ -38,9 +39,9 @@ func records(t *testing.T, short int) int {
 }
 
 // connect connects to srv as the shipper does, with quick reconnects.
-func connect(t testing.TB, srv *testServer) *nats.Conn {
+func connect(t testing.TB, srv *natstest.Server) *nats.Conn {
 	t.Helper()
-	nc, err := ship.Connect(srv.url(), nats.ReconnectWait(100*time.Millisecond))
+	nc, err := ship.Connect(srv.URL(), nats.ReconnectWait(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,10 +72,10 @@ func newSink(t testing.TB, nc *nats.Conn, o ship.Options) *ship.Sink {
 
 func TestShipTwoProducers(t *testing.T) {
 	n := records(t, 50_000)
-	srv := startServer(t, nil)
+	srv := natstest.Start(t, nil)
 	nc := connect(t, srv)
 	js := newJS(t, nc)
-	createStream(t, js, "LOGS", "logs.test", nil)
+	natstest.CreateStream(t, js, "LOGS", "logs.test", nil)
 	f := newFeed(n, recordHeader, 64, 1)
 	s := newSink(t, nc, ship.Options{SeqHeader: true})
 	start := time.Now()
@@ -96,9 +97,9 @@ func TestShipTwoProducers(t *testing.T) {
 // a duplicate.
 func TestShipInterrupted(t *testing.T) {
 	n := records(t, 50_000) / 5
-	srv := startServer(t, nil)
+	srv := natstest.Start(t, nil)
 	js := newJS(t, connect(t, srv))
-	createStream(t, js, "LOGS", "logs.test", nil)
+	natstest.CreateStream(t, js, "LOGS", "logs.test", nil)
 	f := newFeed(n, recordHeader, 200, 2)
 	rng := rand.New(rand.NewPCG(2, 2))
 	released, lives := 0, 0
@@ -157,11 +158,11 @@ func TestShipInterrupted(t *testing.T) {
 // spinning (its CPU time over the outage is measured), resume by itself,
 // and leave every record in the stream once, in order.
 func TestShipServerOutage(t *testing.T) {
-	n := records(t, 50_000) / 2
-	srv := startServer(t, nil)
+	n := records(t, 50_000) / 4
+	srv := natstest.Start(t, nil)
 	nc := connect(t, srv)
 	js := newJS(t, nc)
-	createStream(t, js, "LOGS", "logs.test", nil)
+	natstest.CreateStream(t, js, "LOGS", "logs.test", nil)
 	f := newFeed(n, recordHeader, 200, 3)
 	var retries atomic.Int64
 	s := newSink(t, nc, ship.Options{MaxBackoff: time.Second, OnRetry: func(r ship.Retry) {
@@ -177,11 +178,11 @@ func TestShipServerOutage(t *testing.T) {
 		for s.Stats().Records < uint64(n/3) {
 			time.Sleep(time.Millisecond)
 		}
-		srv.stop()
+		srv.Stop()
 		cpu0, wall0 := cpuTime(t), time.Now()
 		time.Sleep(outage)
 		cpuRatio = (cpuTime(t) - cpu0).Seconds() / time.Since(wall0).Seconds()
-		srv.start()
+		srv.Restart()
 	}()
 	if _, err := shipRange(context.Background(), s, f, 0, n, 1024); err != nil {
 		t.Fatal(err)
@@ -199,7 +200,7 @@ func TestShipServerOutage(t *testing.T) {
 }
 
 // connectJS is a fresh client for reading the stream back.
-func connectJS(t *testing.T, srv *testServer) jetstream.JetStream {
+func connectJS(t *testing.T, srv *natstest.Server) jetstream.JetStream {
 	return newJS(t, connect(t, srv))
 }
 

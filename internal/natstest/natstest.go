@@ -1,0 +1,97 @@
+// Package natstest runs a real nats-server with JetStream inside a test
+// process, for the tests of the shipper and the tool: it can be stopped and
+// started again on the same port with the same store, as a server that
+// restarts would be. Only tests import it, so only tests link the server.
+package natstest
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Server is a nats-server with JetStream on a loopback port.
+type Server struct {
+	t    testing.TB
+	opts server.Options
+	srv  *server.Server
+}
+
+// Start starts a server on a free loopback port with its store in a
+// temporary directory of t; tweak, if set, adjusts the options first. The
+// server stops when the test ends.
+func Start(t testing.TB, tweak func(*server.Options)) *Server {
+	t.Helper()
+	s := &Server{t: t, opts: server.Options{
+		Host:      "127.0.0.1",
+		Port:      -1,
+		JetStream: true,
+		StoreDir:  t.TempDir(),
+		NoLog:     true,
+		NoSigs:    true,
+	}}
+	if tweak != nil {
+		tweak(&s.opts)
+	}
+	s.Restart()
+	// Later starts listen where the first one did, so clients reconnect.
+	s.opts.Port = s.srv.Addr().(*net.TCPAddr).Port
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Restart starts the stopped server again, on its port and its store.
+func (s *Server) Restart() {
+	s.t.Helper()
+	opts := s.opts // the server keeps and changes its copy
+	srv, err := server.NewServer(&opts)
+	if err != nil {
+		s.t.Fatalf("nats-server: %v", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		s.t.Fatal("nats-server did not accept connections within 30 s")
+	}
+	s.srv = srv
+}
+
+// Stop shuts the server down; its store stays for Restart.
+func (s *Server) Stop() {
+	if s.srv != nil {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+		s.srv = nil
+	}
+}
+
+// URL is the address clients connect to.
+func (s *Server) URL() string {
+	return "nats://" + net.JoinHostPort(s.opts.Host, strconv.Itoa(s.opts.Port))
+}
+
+// CreateStream makes a stream as the tests ship to it: file storage, the
+// subject, and a duplicate window (10 minutes) longer than any restart a
+// test makes; tweak, if set, adjusts the configuration first.
+func CreateStream(t testing.TB, js jetstream.JetStream, name, subject string, tweak func(*jetstream.StreamConfig)) {
+	t.Helper()
+	cfg := jetstream.StreamConfig{
+		Name:       name,
+		Subjects:   []string{subject},
+		Storage:    jetstream.FileStorage,
+		Duplicates: 10 * time.Minute,
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, cfg); err != nil {
+		t.Fatalf("create stream %s: %v", name, err)
+	}
+}
