@@ -1,6 +1,7 @@
 package ship_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +26,9 @@ import (
 // the end, with the same in-flight limit, on the same server, in
 // interleaved rounds (the order alternating each round), at 64 B, 512 B and
 // 4 KiB. It also runs the hand loop with a Nats-Msg-Id on every message, to
-// show what the id (and the server's duplicate check) costs by itself. The
+// show what the id (and the server's duplicate check) costs by itself, and
+// the sink with the whole run as one batch, to show what waiting for each
+// batch's acks before the next costs. The
 // server is a separate nats-server process (built from the module) with a
 // file store, so client and server do not share a Go runtime.
 //
@@ -38,7 +42,7 @@ func TestCompareHandLoop(t *testing.T) {
 	}
 	rounds := envInt(t, "LOGBUF_SHIP_BENCH_ROUNDS", 5)
 	mb := envInt(t, "LOGBUF_SHIP_BENCH_MB", 32)
-	url := startServerProcess(t)
+	url, serverPID := startServerProcess(t)
 	nc, err := ship.Connect(url)
 	if err != nil {
 		t.Fatal(err)
@@ -54,29 +58,17 @@ func TestCompareHandLoop(t *testing.T) {
 	methods := []method{
 		{"hand loop", func(f *feed) error { return handLoop(nc, f, inFlight, false) }},
 		{"hand loop + msg id", func(f *feed) error { return handLoop(nc, f, inFlight, true) }},
-		{"ship.Sink", func(f *feed) error {
-			s, err := ship.New(nc, ship.Options{Subject: "bench.x", MaxInFlight: inFlight})
-			if err != nil {
-				return err
-			}
-			for from := 0; from < len(f.pos); {
-				to := from
-				for size := 0; to < len(f.pos) && to-from < batchRecords && size < batchBytes; to++ {
-					size += int(f.size[to])
-				}
-				if err := s.Write(context.Background(), f.batchAt(from, to)); err != nil {
-					return err
-				}
-				from = to
-			}
-			return nil
-		}},
+		{"ship.Sink", func(f *feed) error { return sinkBatches(nc, f, inFlight, batchRecords, batchBytes) }},
+		// One Write for the whole run: what pipelining batches in the
+		// drainer could gain at most.
+		{"ship.Sink 1 batch", func(f *feed) error { return sinkBatches(nc, f, inFlight, len(f.pos), 1<<62) }},
 	}
-	fmt.Printf("%-6s %-20s %8s %10s %12s\n", "size", "method", "round", "MB/s", "records/s")
+	fmt.Printf("%-6s %-18s %8s %10s %12s %12s\n", "size", "method", "round", "MB/s", "records/s", "CPU µs/rec")
 	for _, size := range []int{64, 512, 4096} {
 		n := mb << 20 / size
 		f := newFeed(n, size, size, uint64(size))
 		rates := make([][]float64, len(methods))
+		cpus := make([][]float64, len(methods)) // client and server CPU µs per record
 		for r := range rounds {
 			for k := range methods {
 				if r%2 == 1 {
@@ -84,11 +76,12 @@ func TestCompareHandLoop(t *testing.T) {
 				}
 				m := methods[k]
 				natstest.CreateStream(t, js, "BENCH", "bench.x", nil)
-				start := time.Now()
+				start, cpu0, scpu0 := time.Now(), cpuTime(t), procCPU(t, serverPID)
 				if err := m.run(f); err != nil {
 					t.Fatalf("%s: %v", m.name, err)
 				}
 				el := time.Since(start).Seconds()
+				cpu := (cpuTime(t) - cpu0 + procCPU(t, serverPID) - scpu0).Seconds()
 				if got := streamMsgs(t, js, "BENCH"); got != uint64(n) {
 					t.Fatalf("%s: stream holds %d messages, want %d", m.name, got, n)
 				}
@@ -96,7 +89,8 @@ func TestCompareHandLoop(t *testing.T) {
 					t.Fatal(err)
 				}
 				rates[k] = append(rates[k], float64(n)/el)
-				fmt.Printf("%-6d %-20s %8d %10.1f %12.0f\n", size, m.name, r+1, float64(n*size)/el/1e6, float64(n)/el)
+				cpus[k] = append(cpus[k], cpu/float64(n)*1e6)
+				fmt.Printf("%-6d %-18s %8d %10.1f %12.0f %12.2f\n", size, m.name, r+1, float64(n*size)/el/1e6, float64(n)/el, cpu/float64(n)*1e6)
 			}
 		}
 		for k, m := range methods {
@@ -104,10 +98,30 @@ func TestCompareHandLoop(t *testing.T) {
 			for r := range rounds {
 				ratios[r] = rates[k][r] / rates[0][r]
 			}
-			fmt.Printf("%-6d %-20s median %10.1f MB/s %10.0f records/s, ratio to hand loop per round: median %.2f (%s)\n",
-				size, m.name, median(rates[k])*float64(size)/1e6, median(rates[k]), median(ratios), fmtRatios(ratios))
+			fmt.Printf("%-6d %-18s median %7.1f MB/s %8.0f records/s %6.2f CPU µs/record; ratio to hand loop per round: median %.2f (%s)\n",
+				size, m.name, median(rates[k])*float64(size)/1e6, median(rates[k]), median(cpus[k]), median(ratios), fmtRatios(ratios))
 		}
 	}
+}
+
+// sinkBatches ships f through a Sink in batches of at most batchRecords
+// records and batchBytes bytes, as a drainer would.
+func sinkBatches(nc *nats.Conn, f *feed, inFlight, batchRecords, batchBytes int) error {
+	s, err := ship.New(nc, ship.Options{Subject: "bench.x", MaxInFlight: inFlight})
+	if err != nil {
+		return err
+	}
+	for from := 0; from < len(f.pos); {
+		to := from
+		for size := 0; to < len(f.pos) && to-from < batchRecords && size < batchBytes; to++ {
+			size += int(f.size[to])
+		}
+		if err := s.Write(context.Background(), f.batchAt(from, to)); err != nil {
+			return err
+		}
+		from = to
+	}
+	return nil
 }
 
 // handLoop publishes f's records the way a user would by hand.
@@ -149,7 +163,7 @@ func streamMsgs(t *testing.T, js jetstream.JetStream, name string) uint64 {
 
 // startServerProcess builds nats-server from the module and runs it with
 // JetStream on a free loopback port.
-func startServerProcess(t *testing.T) string {
+func startServerProcess(t *testing.T) (url string, pid int) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "nats-server")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/nats-io/nats-server/v2").CombinedOutput(); err != nil {
@@ -166,16 +180,30 @@ func startServerProcess(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	url := "nats://127.0.0.1:" + strconv.Itoa(port)
+	url = "nats://127.0.0.1:" + strconv.Itoa(port)
 	for range 100 {
 		if nc, err := nats.Connect(url); err == nil {
 			nc.Close()
-			return url
+			return url, cmd.Process.Pid
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("nats-server did not accept connections in 10 s")
-	return ""
+	return "", 0
+}
+
+// procCPU is the CPU time (user and system) process pid has used.
+func procCPU(t *testing.T, pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields 14 and 15 (utime, stime, in clock ticks) follow the command
+	// name in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseUint(f[11], 10, 64)
+	st, _ := strconv.ParseUint(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
 func envInt(t *testing.T, name string, def int) int {
