@@ -18,14 +18,15 @@ import (
 // feed is what a ring with two producers would hand a drainer: records of
 // producer 0 and 1 interleaved at random, each numbered by its producer,
 // at the positions a ring gives them. Payloads are made from (producer,
-// number), so a reader of the stream can check every byte.
+// number), so a reader of the stream can check every byte; they are made
+// once, up front, as a ring holds them before the drainer reads.
 type feed struct {
 	ringID   [16]byte
 	producer []uint8
 	pseq     []uint32 // the record's number within its producer
-	size     []uint16 // payload length
 	pos      []uint64
-	buf      []byte // payloads of the batch being built
+	off      []int  // record i is data[off[i]:off[i+1]]
+	data     []byte // the payloads back to back
 	batch    drain.Batch
 }
 
@@ -33,7 +34,7 @@ const recordHeader = 1 + 4 // producer, number
 
 func newFeed(n int, minSize, maxSize int, seed uint64) *feed {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	f := &feed{producer: make([]uint8, n), pseq: make([]uint32, n), size: make([]uint16, n), pos: make([]uint64, n)}
+	f := &feed{producer: make([]uint8, n), pseq: make([]uint32, n), pos: make([]uint64, n), off: make([]int, n+1)}
 	for i := range f.ringID {
 		f.ringID[i] = byte(rng.Uint32())
 	}
@@ -43,19 +44,21 @@ func newFeed(n int, minSize, maxSize int, seed uint64) *feed {
 		p := uint8(rng.IntN(2))
 		f.producer[i], f.pseq[i] = p, next[p]
 		next[p]++
-		f.size[i] = uint16(minSize + rng.IntN(maxSize-minSize+1))
+		size := minSize + rng.IntN(maxSize-minSize+1)
+		f.data = payload(f.data, p, f.pseq[i], size)
+		f.off[i+1] = len(f.data)
 		f.pos[i] = pos
-		pos += 8 + (uint64(f.size[i])+7)&^7 // the ring's record size
+		pos += 8 + uint64(size+7)&^7 // the ring's record size
 	}
 	return f
 }
 
-// payload appends record i's bytes to dst.
-func (f *feed) payload(dst []byte, i int) []byte {
-	end := len(dst) + int(f.size[i])
-	dst = append(dst, f.producer[i])
-	dst = binary.LittleEndian.AppendUint32(dst, f.pseq[i])
-	x := f.pseq[i]*2654435761 + uint32(f.producer[i])
+// payload appends the bytes of record number pseq of producer p.
+func payload(dst []byte, p uint8, pseq uint32, size int) []byte {
+	end := len(dst) + size
+	dst = append(dst, p)
+	dst = binary.LittleEndian.AppendUint32(dst, pseq)
+	x := pseq*2654435761 + uint32(p)
 	for len(dst) < end {
 		dst = append(dst, byte(x>>24))
 		x = x*1664525 + 1013904223
@@ -63,21 +66,15 @@ func (f *feed) payload(dst []byte, i int) []byte {
 	return dst
 }
 
-// batchAt builds the batch of records [from, to).
+// record is record i's payload.
+func (f *feed) record(i int) []byte { return f.data[f.off[i]:f.off[i+1]:f.off[i+1]] }
+
+// batchAt is the batch of records [from, to).
 func (f *feed) batchAt(from, to int) *drain.Batch {
-	f.buf = f.buf[:0]
 	f.batch.RingID = f.ringID
 	f.batch.Records = f.batch.Records[:0]
 	for i := from; i < to; i++ {
-		f.buf = f.payload(f.buf, i)
-		f.batch.Records = append(f.batch.Records, drain.Record{Pos: f.pos[i], Seq: uint64(i)})
-	}
-	// Data after the appends: f.buf may have moved while it grew.
-	off := 0
-	for k := range f.batch.Records {
-		n := int(f.size[from+k])
-		f.batch.Records[k].Data = f.buf[off : off+n : off+n]
-		off += n
+		f.batch.Records = append(f.batch.Records, drain.Record{Data: f.record(i), Pos: f.pos[i], Seq: uint64(i)})
 	}
 	return &f.batch
 }
@@ -131,7 +128,6 @@ func checkStream(t *testing.T, js jetstream.JetStream, stream string, f *feed, s
 	defer it.Stop()
 	var next [2]uint32
 	i, got, bad := 0, 0, 0
-	var exp []byte
 	report := func(format string, args ...any) {
 		if bad++; bad <= 10 {
 			t.Errorf("message %d: "+format, append([]any{got}, args...)...)
@@ -155,7 +151,7 @@ func checkStream(t *testing.T, js jetstream.JetStream, stream string, f *feed, s
 			report("%d bytes, shorter than a record header", len(data))
 		} else if p, n := data[0], binary.LittleEndian.Uint32(data[1:]); p > 1 || n != next[p] {
 			report("producer %d record %d, want record %d of that producer (ring order: producer %d record %d)", p, n, next[min(p, 1)], f.producer[i], f.pseq[i])
-		} else if exp = f.payload(exp[:0], i); !bytes.Equal(data, exp) {
+		} else if !bytes.Equal(data, f.record(i)) {
 			report("producer %d record %d: payload differs from what was produced", p, n)
 		}
 		if id, want := m.Headers().Get(jetstream.MsgIDHeader), ship.MsgID(f.ringID, f.pos[i]); id != want {

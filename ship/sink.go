@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -203,7 +204,8 @@ func (s *Sink) Write(ctx context.Context, b *drain.Batch) error {
 	if b.RingID != s.ringID || s.ringHex == "" {
 		s.ringID, s.ringHex = b.RingID, hex.EncodeToString(b.RingID[:])
 	}
-	s.state = append(s.state[:0], make([]recordState, len(b.Records))...)
+	s.state = slices.Grow(s.state[:0], len(b.Records))[:len(b.Records)]
+	clear(s.state)
 	var size uint64
 	for _, r := range b.Records {
 		size += uint64(len(r.Data))
