@@ -55,6 +55,7 @@ func init() {
 		{"stat", "[--watch] [--json] FILE", "show a ring file's positions, producers and counters", runStat, false},
 		{"tail", "[--format raw|len|hex] FILE", "drain a ring file to stdout", runTail, false},
 		{"archive", "--out DIR [flags] FILE", "drain a ring file into rolling, checksummed segment files", runArchive, false},
+		{"ship", "--nats URL --stream NAME --subject SUBJ [flags] FILE", "drain a ring file into a NATS JetStream stream, each record once", runShip, false},
 		{"replay", "[--format raw|len|hex] DIR | --nats URL --stream NAME", "write an archive's (or a JetStream stream's) records to stdout", runReplay, false},
 		{"demo", "[flags]", "create a ring, run producer processes into it and archive it", runDemo, false},
 		{"produce", "[flags] FILE", "write test records into a ring file (used by demo and tests)", runProduce, true},
