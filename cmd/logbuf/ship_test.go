@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/logbuf/logbuf/abi"
+	"github.com/logbuf/logbuf/internal/natstest"
+	"github.com/logbuf/logbuf/ring"
+)
+
+// The ship tests run the tool against a real nats-server (in this test
+// process) with two "logbuf produce" processes writing into the ring.
+// Their size: shipRecords.
+
+// shipRecords is the number of records the two producers write in all:
+// 1,000,000 (about 25 s for TestShipProcesses on two cores), 100,000 under
+// the race detector, 20,000 with -short; LOGBUF_SHIP_RECORDS overrides.
+func shipRecords(t *testing.T) int {
+	if s := os.Getenv("LOGBUF_SHIP_RECORDS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 2 {
+			t.Fatalf("LOGBUF_SHIP_RECORDS=%q: want a count of 2 or more", s)
+		}
+		return n
+	}
+	switch {
+	case testing.Short():
+		return 20_000
+	case raceEnabled:
+		return 100_000
+	}
+	return 1_000_000
+}
+
+// Record lengths of the ship tests' producers: small, so that a million
+// records stay a quick test.
+const shipMin, shipMax = 16, 64
+
+// shipRig is a server, a stream, a ring and two producers writing into it.
+type shipRig struct {
+	srv         *natstest.Server
+	js          jetstream.JetStream
+	ring        string
+	perProducer int
+	producers   []func() result
+}
+
+func newShipRig(t *testing.T, total int, capacity string) *shipRig {
+	t.Helper()
+	r := &shipRig{srv: natstest.Start(t, nil), ring: createRing(t, "mpsc", capacity), perProducer: total / 2}
+	nc, err := nats.Connect(r.srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if r.js, err = jetstream.New(nc); err != nil {
+		t.Fatal(err)
+	}
+	natstest.CreateStream(t, r.js, "LOGS", "logs.test", nil)
+	for id := range 2 {
+		_, w := start(t, "produce", "--count", fmt.Sprint(r.perProducer), "--id", fmt.Sprint(id),
+			"--min", fmt.Sprint(shipMin), "--max", fmt.Sprint(shipMax), r.ring)
+		r.producers = append(r.producers, w)
+	}
+	// The shipper ends when every producer that attached has gone: start
+	// it once both have attached.
+	waitFor(t, r.ring, "producers    2 attached")
+	return r
+}
+
+// ship starts a shipper.
+func (r *shipRig) ship(t *testing.T, extra ...string) (*exec.Cmd, func() result) {
+	return start(t, append([]string{"ship", r.ring, "--nats", r.srv.URL(), "--stream", "LOGS", "--subject", "logs.test", "--max-backoff", "1s"}, extra...)...)
+}
+
+// waitProducers waits for the producers to finish.
+func (r *shipRig) waitProducers(t *testing.T) {
+	for _, w := range r.producers {
+		want(t, w(), exitOK, "", "")
+	}
+}
+
+// released is the number of records the ring's consumers have released.
+func (r *shipRig) released(t *testing.T) uint64 {
+	f, err := abi.OpenFile(r.ring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return ring.ReadStats(f.Region()).RecordsRead
+}
+
+// waitReleased waits until the ring's consumers released n records.
+func (r *shipRig) waitReleased(t *testing.T, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute) // a hang, not a measurement
+	for r.released(t) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the shipper did not release %d records in 2 minutes (%d released)", n, r.released(t))
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// check reads the stream back and checks that it holds every record of
+// both producers exactly once, byte for byte, each producer's in order.
+func (r *shipRig) check(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	st, err := r.js.Stream(ctx, "LOGS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := uint64(2 * r.perProducer); info.State.Msgs != want {
+		t.Errorf("stream holds %d messages, want %d", info.State.Msgs, want)
+	}
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Stop()
+	gens := []*payloadGen{newPayloadGen(0, shipMin, shipMax), newPayloadGen(1, shipMin, shipMax)}
+	bad := 0
+	for n := range info.State.Msgs {
+		m, err := it.Next()
+		if err != nil {
+			t.Fatalf("after %d messages: %v", n, err)
+		}
+		d := m.Data()
+		if len(d) < 16 || binary.LittleEndian.Uint64(d) > 1 {
+			t.Fatalf("message %d: %q is no record of producer 0 or 1", n, d)
+		}
+		g := gens[binary.LittleEndian.Uint64(d)]
+		if i := binary.LittleEndian.Uint64(d[8:]); i != g.i {
+			if bad++; bad <= 10 {
+				t.Errorf("message %d: producer %d record %d, want record %d (a duplicate, a loss or out of order)", n, g.id, i, g.i)
+			}
+			continue
+		}
+		if want := g.next(); !bytes.Equal(d, want) {
+			if bad++; bad <= 10 {
+				t.Errorf("message %d: producer %d record %d differs from what it wrote", n, g.id, g.i-1)
+			}
+		}
+	}
+	for _, g := range gens {
+		if g.i != uint64(r.perProducer) {
+			t.Errorf("producer %d: %d records in the stream in order, want %d", g.id, g.i, r.perProducer)
+		}
+	}
+}
+
+// TestShipProcesses ships what two producer processes write, once.
+func TestShipProcesses(t *testing.T) {
+	n := shipRecords(t)
+	r := newShipRig(t, n, "1MiB")
+	_, wait := r.ship(t)
+	r.waitProducers(t)
+	res := wait()
+	want(t, res, exitOK, "", fmt.Sprintf("ship: %d records", n))
+	want(t, res, exitOK, "", "ended by end of stream")
+	r.check(t)
+}
+
+// TestShipKilled SIGKILLs the shipper 20 times at random moments while the
+// producers write, each time once it released a random share of what is
+// left, and starts a new one; the stream must hold exactly what was
+// produced. A small ring and small batches make each shipper's life several
+// batches long, so that most kills land in the middle of one.
+func TestShipKilled(t *testing.T) {
+	n := max(shipRecords(t)/5, 40_000)
+	r := newShipRig(t, n, "64KiB")
+	rng := rand.New(rand.NewPCG(16, 16))
+	for life := range 20 {
+		cmd, wait := r.ship(t, "--batch", "256")
+		before := r.released(t)
+		target := before + 1 + uint64(rng.IntN(max(1, (n-int(before))/(2*(21-life)))))
+		r.waitReleased(t, target)
+		time.Sleep(time.Duration(rng.IntN(20_000)) * time.Microsecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		if res := wait(); res.code != -1 {
+			t.Fatalf("shipper %d was not killed (exit %d): too few records for 20 kills?\n%s", life+1, res.code, res.stderr)
+		}
+	}
+	_, wait := r.ship(t)
+	r.waitProducers(t)
+	want(t, wait(), exitOK, "", "ended by end of stream")
+	r.check(t)
+}
+
+// TestShipServerRestart stops the server for three seconds in the middle
+// of the run and starts it again on its store: the shipper waits without
+// spinning (its CPU time over the outage is measured), says so, resumes by
+// itself, and the stream holds every record once.
+func TestShipServerRestart(t *testing.T) {
+	n := shipRecords(t) / 2
+	r := newShipRig(t, n, "1MiB")
+	cmd, wait := r.ship(t)
+	r.waitReleased(t, uint64(n/3))
+	r.srv.Stop()
+	cpu0, wall0 := procCPU(t, cmd.Process.Pid), time.Now()
+	time.Sleep(3 * time.Second)
+	ratio := (procCPU(t, cmd.Process.Pid) - cpu0).Seconds() / time.Since(wall0).Seconds()
+	var snap snapshot
+	if err := json.Unmarshal([]byte(logbuf(t, "stat", "--json", r.ring).stdout), &snap); err != nil {
+		t.Fatal(err)
+	}
+	r.srv.Restart()
+	r.waitProducers(t)
+	res := wait()
+	want(t, res, exitOK, "", "ended by end of stream")
+	t.Logf("shipper CPU over the outage: %.1f%% of a core", 100*ratio)
+	if ratio > 0.25 {
+		t.Errorf("the shipper used %.0f%% of a core while the server was down: it should wait, not spin", 100*ratio)
+	}
+	for _, s := range []string{"disconnected from NATS", "not stored", "reconnected"} {
+		if !strings.Contains(res.stderr, s) {
+			t.Errorf("the shipper's stderr does not say %q:\n%s", s, res.stderr)
+		}
+	}
+	if snap.Lag.Records == 0 || snap.Lag.Bytes == 0 {
+		t.Errorf("stat during the outage shows no lag: %+v", snap.Lag)
+	}
+	r.check(t)
+}
+
+// procCPU is the CPU time (user and system) process pid has used so far.
+func procCPU(t *testing.T, pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// utime and stime, in clock ticks, are fields 14 and 15; the command
+	// name before them is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseUint(f[11], 10, 64)
+	st, _ := strconv.ParseUint(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
