@@ -1,7 +1,6 @@
 package ship_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -77,12 +75,12 @@ func TestCompareHandLoop(t *testing.T) {
 				}
 				m := methods[k]
 				natstest.CreateStream(t, js, "BENCH", "bench.x", nil)
-				start, cpu0, scpu0 := time.Now(), cpuTime(t), procCPU(t, serverPID)
+				start, cpu0, scpu0 := time.Now(), natstest.ProcessCPU(t, os.Getpid()), natstest.ProcessCPU(t, serverPID)
 				if err := m.run(f); err != nil {
 					t.Fatalf("%s: %v", m.name, err)
 				}
 				el := time.Since(start).Seconds()
-				cpu := (cpuTime(t) - cpu0 + procCPU(t, serverPID) - scpu0).Seconds()
+				cpu := (natstest.ProcessCPU(t, os.Getpid()) - cpu0 + natstest.ProcessCPU(t, serverPID) - scpu0).Seconds()
 				if got := streamMsgs(t, js, "BENCH"); got != uint64(n) {
 					t.Fatalf("%s: stream holds %d messages, want %d", m.name, got, n)
 				}
@@ -196,20 +194,6 @@ func startServerProcess(t *testing.T) (url string, pid int) {
 	}
 	t.Fatal("nats-server did not accept connections in 10 s")
 	return "", 0
-}
-
-// procCPU is the CPU time (user and system) process pid has used.
-func procCPU(t *testing.T, pid int) time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Fields 14 and 15 (utime, stime, in clock ticks) follow the command
-	// name in parentheses.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	ut, _ := strconv.ParseUint(f[11], 10, 64)
-	st, _ := strconv.ParseUint(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
 func envInt(t *testing.T, name string, def int) int {

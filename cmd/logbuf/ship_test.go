@@ -28,7 +28,7 @@ import (
 // Their size: shipRecords.
 
 // shipRecords is the number of records the two producers write in all:
-// 1,000,000 (about 25 s for TestShipProcesses on two cores), 100,000 under
+// 1,000,000 (TestShipProcesses takes about 30 s on two cores), 50,000 under
 // the race detector, 20,000 with -short; LOGBUF_SHIP_RECORDS overrides.
 func shipRecords(t *testing.T) int {
 	if s := os.Getenv("LOGBUF_SHIP_RECORDS"); s != "" {
@@ -42,7 +42,7 @@ func shipRecords(t *testing.T) int {
 	case testing.Short():
 		return 20_000
 	case raceEnabled:
-		return 100_000
+		return 50_000
 	}
 	return 1_000_000
 }
@@ -192,7 +192,7 @@ func TestShipProcesses(t *testing.T) {
 // produced. A small ring and small batches make each shipper's life several
 // batches long, so that most kills land in the middle of one.
 func TestShipKilled(t *testing.T) {
-	n := max(shipRecords(t)/5, 40_000)
+	n := max(shipRecords(t)/5, 20_000)
 	r := newShipRig(t, n, "64KiB")
 	rng := rand.New(rand.NewPCG(16, 16))
 	for life := range 20 {
@@ -222,9 +222,9 @@ func TestShipServerRestart(t *testing.T) {
 	cmd, wait := r.ship(t)
 	r.waitReleased(t, uint64(n/3))
 	r.srv.Stop()
-	cpu0, wall0 := procCPU(t, cmd.Process.Pid), time.Now()
+	cpu0, wall0 := natstest.ProcessCPU(t, cmd.Process.Pid), time.Now()
 	time.Sleep(3 * time.Second)
-	ratio := (procCPU(t, cmd.Process.Pid) - cpu0).Seconds() / time.Since(wall0).Seconds()
+	ratio := (natstest.ProcessCPU(t, cmd.Process.Pid) - cpu0).Seconds() / time.Since(wall0).Seconds()
 	var snap snapshot
 	if err := json.Unmarshal([]byte(logbuf(t, "stat", "--json", r.ring).stdout), &snap); err != nil {
 		t.Fatal(err)
@@ -246,18 +246,4 @@ func TestShipServerRestart(t *testing.T) {
 		t.Errorf("stat during the outage shows no lag: %+v", snap.Lag)
 	}
 	r.check(t)
-}
-
-// procCPU is the CPU time (user and system) process pid has used so far.
-func procCPU(t *testing.T, pid int) time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// utime and stime, in clock ticks, are fields 14 and 15; the command
-	// name before them is in parentheses and may hold spaces.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	ut, _ := strconv.ParseUint(f[11], 10, 64)
-	st, _ := strconv.ParseUint(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }

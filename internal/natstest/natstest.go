@@ -5,9 +5,13 @@
 package natstest
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,4 +98,28 @@ func CreateStream(t testing.TB, js jetstream.JetStream, name, subject string, tw
 	if _, err := js.CreateStream(ctx, cfg); err != nil {
 		t.Fatalf("create stream %s: %v", name, err)
 	}
+}
+
+// ProcessCPU is the CPU time (user and system) process pid has used so far,
+// from /proc: how the tests tell a shipper that waits for a server from one
+// that spins, and how the comparison counts a server process's work.
+func ProcessCPU(t testing.TB, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// utime and stime, in clock ticks, are fields 14 and 15; the command
+	// name before them is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(f) < 13 {
+		t.Fatalf("/proc/%d/stat: %q is not a stat line", pid, b)
+	}
+	ut, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatalf("/proc/%d/stat: %v", pid, err)
+	}
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
 }
