@@ -67,24 +67,8 @@ func TestTooLarge(t *testing.T) {
 
 func readAll(t *testing.T, js jetstream.JetStream, stream string) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := js.Stream(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, string(m.Data))
-	}
+	natstest.ReadStream(t, js, stream, func(_ uint64, m jetstream.Msg) { out = append(out, string(m.Data())) })
 	return out
 }
 

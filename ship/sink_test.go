@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,20 +20,7 @@ import (
 // asks (TestShipTwoProducers takes about 12 s on two cores); 50,000 under
 // the race detector; short under -short; LOGBUF_SHIP_RECORDS overrides.
 func records(t *testing.T, short int) int {
-	if s := os.Getenv("LOGBUF_SHIP_RECORDS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("LOGBUF_SHIP_RECORDS=%q: want a positive count", s)
-		}
-		return n
-	}
-	switch {
-	case testing.Short():
-		return short
-	case raceEnabled:
-		return 50_000
-	}
-	return 1_000_000
+	return natstest.Records(t, 1_000_000, 50_000, short, raceEnabled)
 }
 
 // connect connects to srv as the shipper does, with quick reconnects.
@@ -85,7 +71,7 @@ func TestShipTwoProducers(t *testing.T) {
 	if st := s.Stats(); st.Records != uint64(n) || st.Duplicates != 0 || st.Retries != 0 || st.PendingRecords != 0 {
 		t.Errorf("stats %+v: want %d records stored, no duplicate, no retry, none pending", st, n)
 	}
-	checkStream(t, js, "LOGS", f, true, nil)
+	checkStream(t, js, "LOGS", f, true)
 }
 
 // TestShipInterrupted stops the shipper 20 times at random moments, in the
@@ -149,7 +135,7 @@ func TestShipInterrupted(t *testing.T) {
 	if dups == 0 {
 		t.Error("no shipper was stopped after the stream stored part of its batch: the test did not test re-publishing")
 	}
-	checkStream(t, js, "LOGS", f, false, nil)
+	checkStream(t, js, "LOGS", f, false)
 }
 
 // TestShipServerOutage stops the server for three seconds in the middle of
@@ -195,7 +181,7 @@ func TestShipServerOutage(t *testing.T) {
 	if st.Retries == 0 || retries.Load() != int64(st.Retries) {
 		t.Errorf("Stats.Retries %d, OnRetry called %d times: want the same, and not 0 across an outage", st.Retries, retries.Load())
 	}
-	checkStream(t, connectJS(t, srv), "LOGS", f, false, nil)
+	checkStream(t, connectJS(t, srv), "LOGS", f, false)
 }
 
 // connectJS is a fresh client for reading the stream back.

@@ -2,14 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,20 +28,7 @@ import (
 // 1,000,000 (TestShipProcesses takes about 30 s on two cores), 50,000 under
 // the race detector, 20,000 with -short; LOGBUF_SHIP_RECORDS overrides.
 func shipRecords(t *testing.T) int {
-	if s := os.Getenv("LOGBUF_SHIP_RECORDS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 2 {
-			t.Fatalf("LOGBUF_SHIP_RECORDS=%q: want a count of 2 or more", s)
-		}
-		return n
-	}
-	switch {
-	case testing.Short():
-		return 20_000
-	case raceEnabled:
-		return 50_000
-	}
-	return 1_000_000
+	return natstest.Records(t, 1_000_000, 50_000, 20_000, raceEnabled)
 }
 
 // Record lengths of the ship tests' producers: small, so that a million
@@ -62,6 +46,9 @@ type shipRig struct {
 
 func newShipRig(t *testing.T, total int, capacity string) *shipRig {
 	t.Helper()
+	if c, _ := parseBytes(capacity); int64(total/2*shipMin) <= c {
+		t.Fatalf("%d records by two producers do not fill a %s ring: the shipper could end before the second producer attaches", total, capacity)
+	}
 	r := &shipRig{srv: natstest.Start(t, nil), ring: createRing(t, "mpsc", capacity), perProducer: total / 2}
 	nc, err := nats.Connect(r.srv.URL())
 	if err != nil {
@@ -78,7 +65,8 @@ func newShipRig(t *testing.T, total int, capacity string) *shipRig {
 		r.producers = append(r.producers, w)
 	}
 	// The shipper ends when every producer that attached has gone: start
-	// it once both have attached.
+	// it once both have attached. (Each writes more than the ring holds, so
+	// neither can finish before a shipper drains it.)
 	waitFor(t, r.ring, "producers    2 attached")
 	return r
 }
@@ -121,35 +109,9 @@ func (r *shipRig) waitReleased(t *testing.T, n uint64) {
 // both producers exactly once, byte for byte, each producer's in order.
 func (r *shipRig) check(t *testing.T) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	st, err := r.js.Stream(ctx, "LOGS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := uint64(2 * r.perProducer); info.State.Msgs != want {
-		t.Errorf("stream holds %d messages, want %d", info.State.Msgs, want)
-	}
-	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(4096))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Stop()
 	gens := []*payloadGen{newPayloadGen(0, shipMin, shipMax), newPayloadGen(1, shipMin, shipMax)}
 	bad := 0
-	for n := range info.State.Msgs {
-		m, err := it.Next()
-		if err != nil {
-			t.Fatalf("after %d messages: %v", n, err)
-		}
+	got := natstest.ReadStream(t, r.js, "LOGS", func(n uint64, m jetstream.Msg) {
 		d := m.Data()
 		if len(d) < 16 || binary.LittleEndian.Uint64(d) > 1 {
 			t.Fatalf("message %d: %q is no record of producer 0 or 1", n, d)
@@ -159,13 +121,16 @@ func (r *shipRig) check(t *testing.T) {
 			if bad++; bad <= 10 {
 				t.Errorf("message %d: producer %d record %d, want record %d (a duplicate, a loss or out of order)", n, g.id, i, g.i)
 			}
-			continue
+			return
 		}
 		if want := g.next(); !bytes.Equal(d, want) {
 			if bad++; bad <= 10 {
 				t.Errorf("message %d: producer %d record %d differs from what it wrote", n, g.id, g.i-1)
 			}
 		}
+	})
+	if want := uint64(2 * r.perProducer); got != want {
+		t.Errorf("stream holds %d messages, want %d", got, want)
 	}
 	for _, g := range gens {
 		if g.i != uint64(r.perProducer) {
@@ -177,7 +142,7 @@ func (r *shipRig) check(t *testing.T) {
 // TestShipProcesses ships what two producer processes write, once.
 func TestShipProcesses(t *testing.T) {
 	n := shipRecords(t)
-	r := newShipRig(t, n, "1MiB")
+	r := newShipRig(t, n, "128KiB")
 	_, wait := r.ship(t)
 	r.waitProducers(t)
 	res := wait()
@@ -217,8 +182,8 @@ func TestShipKilled(t *testing.T) {
 // spinning (its CPU time over the outage is measured), says so, resumes by
 // itself, and the stream holds every record once.
 func TestShipServerRestart(t *testing.T) {
-	n := shipRecords(t) / 2
-	r := newShipRig(t, n, "1MiB")
+	n := max(shipRecords(t)/2, 20_000)
+	r := newShipRig(t, n, "128KiB")
 	cmd, wait := r.ship(t)
 	r.waitReleased(t, uint64(n/3))
 	r.srv.Stop()

@@ -123,3 +123,59 @@ func ProcessCPU(t testing.TB, pid int) time.Duration {
 	}
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
 }
+
+// ReadStream hands fn each message of the stream, in stream order, from
+// the first to the last it holds now, and returns how many there were.
+func ReadStream(t testing.TB, js jetstream.JetStream, stream string, fn func(n uint64, m jetstream.Msg)) uint64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs == 0 {
+		return 0
+	}
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Stop()
+	for n := range info.State.Msgs {
+		m, err := it.Next()
+		if err != nil {
+			t.Fatalf("stream %s: after %d of %d messages: %v", stream, n, info.State.Msgs, err)
+		}
+		fn(n, m)
+	}
+	return info.State.Msgs
+}
+
+// Records is the size of a test's big run: LOGBUF_SHIP_RECORDS if set, else
+// short under -short, race under the race detector (raceEnabled), else
+// full.
+func Records(t testing.TB, full, race, short int, raceEnabled bool) int {
+	if s := os.Getenv("LOGBUF_SHIP_RECORDS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 2 {
+			t.Fatalf("LOGBUF_SHIP_RECORDS=%q: want a count of 2 or more", s)
+		}
+		return n
+	}
+	switch {
+	case testing.Short():
+		return short
+	case raceEnabled:
+		return race
+	}
+	return full
+}
