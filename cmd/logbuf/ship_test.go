@@ -44,12 +44,20 @@ type shipRig struct {
 	producers   []func() result
 }
 
-func newShipRig(t *testing.T, total int, capacity string) *shipRig {
+// newShipRig starts the server and the producers. The ring is at most
+// maxCapacity bytes, and smaller than what each producer writes: neither
+// can finish before a shipper drains the ring, so the shipper cannot see
+// the end of the stream before the second producer attached.
+func newShipRig(t *testing.T, total int, maxCapacity int) *shipRig {
 	t.Helper()
-	if c, _ := parseBytes(capacity); int64(total/2*shipMin) <= c {
-		t.Fatalf("%d records by two producers do not fill a %s ring: the shipper could end before the second producer attaches", total, capacity)
+	capacity := maxCapacity
+	for capacity >= total/2*shipMin {
+		capacity /= 2
 	}
-	r := &shipRig{srv: natstest.Start(t, nil), ring: createRing(t, "mpsc", capacity), perProducer: total / 2}
+	if capacity < 64<<10 {
+		t.Fatalf("%d records by two producers are too few to fill a ring", total)
+	}
+	r := &shipRig{srv: natstest.Start(t, nil), ring: createRing(t, "mpsc", fmt.Sprint(capacity)), perProducer: total / 2}
 	nc, err := nats.Connect(r.srv.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -65,8 +73,7 @@ func newShipRig(t *testing.T, total int, capacity string) *shipRig {
 		r.producers = append(r.producers, w)
 	}
 	// The shipper ends when every producer that attached has gone: start
-	// it once both have attached. (Each writes more than the ring holds, so
-	// neither can finish before a shipper drains it.)
+	// it once both have attached.
 	waitFor(t, r.ring, "producers    2 attached")
 	return r
 }
@@ -142,7 +149,7 @@ func (r *shipRig) check(t *testing.T) {
 // TestShipProcesses ships what two producer processes write, once.
 func TestShipProcesses(t *testing.T) {
 	n := shipRecords(t)
-	r := newShipRig(t, n, "128KiB")
+	r := newShipRig(t, n, 1<<20)
 	_, wait := r.ship(t)
 	r.waitProducers(t)
 	res := wait()
@@ -158,7 +165,7 @@ func TestShipProcesses(t *testing.T) {
 // batches long, so that most kills land in the middle of one.
 func TestShipKilled(t *testing.T) {
 	n := max(shipRecords(t)/5, 20_000)
-	r := newShipRig(t, n, "64KiB")
+	r := newShipRig(t, n, 64<<10)
 	rng := rand.New(rand.NewPCG(16, 16))
 	for life := range 20 {
 		cmd, wait := r.ship(t, "--batch", "256")
@@ -183,7 +190,7 @@ func TestShipKilled(t *testing.T) {
 // itself, and the stream holds every record once.
 func TestShipServerRestart(t *testing.T) {
 	n := max(shipRecords(t)/2, 20_000)
-	r := newShipRig(t, n, "128KiB")
+	r := newShipRig(t, n, 1<<20)
 	cmd, wait := r.ship(t)
 	r.waitReleased(t, uint64(n/3))
 	r.srv.Stop()
