@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -218,4 +219,80 @@ func TestShipServerRestart(t *testing.T) {
 		t.Errorf("stat during the outage shows no lag: %+v", snap.Lag)
 	}
 	r.check(t)
+}
+
+func TestShipUsage(t *testing.T) {
+	ringFile := createRing(t, "mpsc", "64KiB")
+	want(t, logbuf(t, "ship", ringFile, "--stream", "S", "--subject", "s"), exitUsage, "", "--nats URL is required")
+	want(t, logbuf(t, "ship", ringFile, "--nats", "nats://127.0.0.1:1", "--subject", "s"), exitUsage, "", "--stream NAME and --subject SUBJ are required")
+	want(t, logbuf(t, "ship", ringFile, "--nats", "nats://127.0.0.1:1", "--stream", "S", "--subject", "s", "--tls-cert", "c.pem"), exitUsage, "", "--tls-cert and --tls-key go together")
+	want(t, logbuf(t, "ship", ringFile, "--nats", "nats://127.0.0.1:1", "--stream", "S", "--subject", "s", "--too-large", "drop"), exitUsage, "", "want one of stop, skip")
+	want(t, logbuf(t, "ship", ringFile, "--nats", "nats://127.0.0.1:1", "--stream", "S", "--subject", "s"), exitFailure, "", "connect to nats://127.0.0.1:1")
+
+	srv := natstest.Start(t, nil)
+	want(t, logbuf(t, "ship", ringFile, "--nats", srv.URL(), "--stream", "S", "--subject", "s"), exitFailure, "", "no stream holds subject s")
+}
+
+// TestShipCreateStream: --create-stream makes the stream with the window
+// asked for, and a subject held by another stream is refused.
+func TestShipCreateStream(t *testing.T) {
+	srv := natstest.Start(t, nil)
+	ringFile := createRing(t, "mpsc", "64KiB")
+	want(t, logbuf(t, "produce", "--count", "3", ringFile), exitOK, "", "")
+	r := logbuf(t, "ship", ringFile, "--nats", srv.URL(), "--stream", "S", "--subject", "s", "--create-stream", "--dup-window", "5m")
+	want(t, r, exitOK, "", "stream S, duplicate window 5m0s")
+	want(t, r, exitOK, "", "ship: 3 records")
+	want(t, logbuf(t, "ship", ringFile, "--nats", srv.URL(), "--stream", "OTHER", "--subject", "s"), exitFailure, "", "subject s is held by stream S, not OTHER")
+}
+
+// TestShipTooLarge: records above the server's max_payload stop the
+// shipper (and stay in the ring), or are skipped and reported.
+func TestShipTooLarge(t *testing.T) {
+	srv := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 512 })
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	natstest.CreateStream(t, js, "S", "s", nil)
+	ringFile := createRing(t, "mpsc", "256KiB")
+	want(t, logbuf(t, "produce", "--count", "100", "--id", "3", ringFile), exitOK, "", "")
+	// With the message id (about 60 bytes of header) a record of 400 bytes
+	// fits under 512, one of more than 512 does not.
+	var small, notLarge int
+	for _, rec := range produced(3, 100) {
+		if len(rec) < 400 {
+			small++
+		}
+		if len(rec) <= 512 {
+			notLarge++
+		}
+	}
+
+	args := []string{"ship", ringFile, "--nats", srv.URL(), "--stream", "S", "--subject", "s", "--headers=false"}
+	want(t, logbuf(t, args...), exitFailure, "", "too large")
+	var snap snapshot
+	if err := json.Unmarshal([]byte(logbuf(t, "stat", "--json", ringFile).stdout), &snap); err != nil {
+		t.Fatal(err)
+	}
+	if snap.Lag.Records == 0 {
+		t.Error("--too-large stop: the record that stopped the shipper left the ring")
+	}
+
+	r := logbuf(t, append(args, "--too-large", "skip")...)
+	want(t, r, exitOK, "", "skipped the record at position")
+	skipped := strings.Count(r.stderr, "skipped the record at position")
+	want(t, r, exitOK, "", fmt.Sprintf("%d records (", skipped))
+	var got int
+	natstest.ReadStream(t, js, "S", func(uint64, jetstream.Msg) { got++ })
+	if got+skipped != 100 || skipped == 0 {
+		t.Errorf("stream holds %d records and %d were skipped: want 100 in all, some skipped", got, skipped)
+	}
+	if got < small || got > notLarge {
+		t.Errorf("stream holds %d records: want at least the %d of less than 400 bytes, at most the %d of 512 or less", got, small, notLarge)
+	}
 }
