@@ -38,7 +38,9 @@ A record larger than the server accepts (max_payload, or the stream's
 max_msg_size): --too-large stop exits with an error and leaves it in the ring;
 skip reports it on stderr, counts it and goes on.
 The stream must exist and hold --subject (--create-stream makes it: file
-storage, --replicas, --max-age, --dup-window). It ends like archive: producers
+storage, --stream-subject, --replicas, --max-age, --dup-window; in a fleet,
+each host publishes on its own subject, logs.HOST say, of a stream that
+holds logs.>). It ends like archive: producers
 gone and ring empty (unless --follow), --count, or SIGINT/SIGTERM.
 Read the stream back with "logbuf replay --nats URL --stream NAME".`
 }
@@ -47,6 +49,7 @@ Read the stream back with "logbuf replay --nats URL --stream NAME".`
 type shipOpts struct {
 	conn                natsFlags
 	stream, subject     string
+	streamSubject       string
 	create              bool
 	replicas            int
 	maxAge, dupWindow   time.Duration
@@ -69,7 +72,8 @@ func runShip(e *env, args []string) int {
 	o.conn.register(fs)
 	fs.StringVar(&o.stream, "stream", "", "JetStream stream that holds --subject (required)")
 	fs.StringVar(&o.subject, "subject", "", "subject to publish the records on (required)")
-	fs.BoolVar(&o.create, "create-stream", false, "create the stream if it does not exist (file storage, --subject)")
+	fs.BoolVar(&o.create, "create-stream", false, "create the stream if it does not exist (file storage, holding --stream-subject)")
+	fs.StringVar(&o.streamSubject, "stream-subject", "", "with --create-stream: the subjects the stream holds, wildcards allowed (default --subject; for a fleet whose hosts publish on logs.HOST: 'logs.>')")
 	fs.IntVar(&o.replicas, "replicas", 1, "with --create-stream: replicas of the stream in a JetStream cluster")
 	fs.DurationVar(&o.maxAge, "max-age", 0, "with --create-stream: drop messages older than this (0: keep them)")
 	fs.DurationVar(&o.dupWindow, "dup-window", 2*time.Minute, "with --create-stream: the stream's duplicate window; a shipper restarted within it stores no record twice")
@@ -103,6 +107,9 @@ func runShip(e *env, args []string) int {
 	}
 	if _, err := o.conn.options(); err != nil {
 		return usageError(e, "ship", "%v", err)
+	}
+	if o.streamSubject == "" {
+		o.streamSubject = o.subject
 	}
 	o.batchBytes = int64(batchBytes)
 	if tooLarge.value == "skip" {
@@ -243,13 +250,15 @@ func checkStream(ctx context.Context, nc *nats.Conn, o shipOpts) error {
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound) && o.create:
 		_, err = js.CreateStream(ctx, jetstream.StreamConfig{
-			Name: o.stream, Subjects: []string{o.subject}, Storage: jetstream.FileStorage,
+			Name: o.stream, Subjects: []string{o.streamSubject}, Storage: jetstream.FileStorage,
 			Replicas: o.replicas, MaxAge: o.maxAge, Duplicates: o.dupWindow,
 		})
 		if err != nil {
 			return fmt.Errorf("create stream %s: %w", o.stream, err)
 		}
-		name = o.stream
+		if name, err = js.StreamNameBySubject(ctx, o.subject); err != nil {
+			return fmt.Errorf("stream %s was created, but does not hold subject %s (--stream-subject %s): %w", o.stream, o.subject, o.streamSubject, err)
+		}
 	case errors.Is(err, jetstream.ErrStreamNotFound):
 		return fmt.Errorf("no stream holds subject %s: create one (--create-stream, or \"nats stream add\")", o.subject)
 	case err != nil:

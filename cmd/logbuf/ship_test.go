@@ -239,10 +239,14 @@ func TestShipCreateStream(t *testing.T) {
 	srv := natstest.Start(t, nil)
 	ringFile := createRing(t, "mpsc", "64KiB")
 	want(t, logbuf(t, "produce", "--count", "3", ringFile), exitOK, "", "")
-	r := logbuf(t, "ship", ringFile, "--nats", srv.URL(), "--stream", "S", "--subject", "s", "--create-stream", "--dup-window", "5m")
+	r := logbuf(t, "ship", ringFile, "--nats", srv.URL(), "--stream", "S", "--subject", "logs.a", "--create-stream", "--stream-subject", "logs.>", "--dup-window", "5m")
 	want(t, r, exitOK, "", "stream S, duplicate window 5m0s")
 	want(t, r, exitOK, "", "ship: 3 records")
-	want(t, logbuf(t, "ship", ringFile, "--nats", srv.URL(), "--stream", "OTHER", "--subject", "s"), exitFailure, "", "subject s is held by stream S, not OTHER")
+	// Another host's shipper finds the stream by its own subject.
+	want(t, logbuf(t, "ship", ringFile, "--nats", srv.URL(), "--stream", "S", "--subject", "logs.b", "--create-stream", "--stream-subject", "logs.>"), exitOK, "", "ship: 0 records")
+	want(t, logbuf(t, "ship", ringFile, "--nats", srv.URL(), "--stream", "OTHER", "--subject", "logs.c"), exitFailure, "", "subject logs.c is held by stream S, not OTHER")
+	want(t, logbuf(t, "ship", ringFile, "--nats", srv.URL(), "--stream", "T", "--subject", "x", "--create-stream", "--stream-subject", "y"), exitFailure, "", "does not hold subject x")
+	want(t, logbuf(t, "replay", "--nats", srv.URL(), "--stream", "S", "--subject", "logs.a"), exitOK, "", "3 record(s) from 1 ring(s)")
 }
 
 // TestShipTooLarge: records above the server's max_payload stop the
