@@ -10,10 +10,10 @@
 // (MsgID): the ring identity from the ring's header, in hex, a dash, and the
 // record's ring position in decimal. The position, not the ring's sequence
 // number, names the record because it is what the ring itself guarantees
-// never to repeat: positions only grow for the life of a ring file, and a
-// ring file made anew (logbuf create, or a producer that formats it) gets new
-// random identity bytes, so a position reached again in a re-created ring
-// comes with another identity. The id is therefore unique per record across
+// never to repeat: positions only grow for the life of a ring, and a ring
+// made anew gets new random identity bytes from its creator (spec section 3;
+// abi.Create, which logbuf create uses, writes them), so a position reached
+// again in a re-created ring comes with another identity. The id is therefore unique per record across
 // hosts, rings and ring re-creation.
 //
 // Nothing leaves the ring before JetStream stored it, so a shipper killed at

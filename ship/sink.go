@@ -70,6 +70,8 @@ type Options struct {
 
 // Skipped describes a record left out of the stream as too large.
 type Skipped struct {
+	// RingID, Pos and Seq name the record as drain.Batch and drain.Record
+	// do; Size is its payload length.
 	RingID   [16]byte
 	Pos, Seq uint64
 	Size     int
