@@ -17,15 +17,7 @@ import (
 // report.
 func TestReplayNATS(t *testing.T) {
 	srv := natstest.Start(t, nil)
-	nc, err := ship.Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := srv.Connect(t)
 	natstest.CreateStream(t, js, "GOOD", "good", nil)
 	natstest.CreateStream(t, js, "BAD", "bad", nil)
 	s, err := ship.New(nc, ship.Options{Subject: "good", SeqHeader: true})
