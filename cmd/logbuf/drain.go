@@ -201,10 +201,14 @@ func (d *drainer) deliver(size int) error {
 // that the consumer could not read: a claim never committed, which recovery
 // (--unblock-after) did not or may not take back.
 func (d *drainer) leftover(w io.Writer, cmd, path string) {
-	if d.ended != "closed" {
-		return
+	if d.ended == "closed" {
+		warnLeftover(w, cmd, path, d.reg)
 	}
-	s := takeSnapshot(path, d.reg)
+}
+
+// warnLeftover is leftover for a drain that reached the end of the stream.
+func warnLeftover(w io.Writer, cmd, path string, reg *abi.Region) {
+	s := takeSnapshot(path, reg)
 	if s.Used == 0 || s.Inconsistent {
 		return
 	}

@@ -55,7 +55,8 @@ func init() {
 		{"stat", "[--watch] [--json] FILE", "show a ring file's positions, producers and counters", runStat, false},
 		{"tail", "[--format raw|len|hex] FILE", "drain a ring file to stdout", runTail, false},
 		{"archive", "--out DIR [flags] FILE", "drain a ring file into rolling, checksummed segment files", runArchive, false},
-		{"replay", "[--format raw|len|hex] DIR", "write an archive's records to stdout", runReplay, false},
+		{"ship", "--nats URL --stream NAME --subject SUBJ [flags] FILE", "drain a ring file into a NATS JetStream stream, each record once", runShip, false},
+		{"replay", "[--format raw|len|hex] DIR | --nats URL --stream NAME", "write an archive's (or a JetStream stream's) records to stdout", runReplay, false},
 		{"demo", "[flags]", "create a ring, run producer processes into it and archive it", runDemo, false},
 		{"produce", "[flags] FILE", "write test records into a ring file (used by demo and tests)", runProduce, true},
 	}
@@ -141,6 +142,7 @@ var commandDocs = map[string]string{}
 // ("archive FILE --out DIR" as well as "archive --out DIR FILE"); "--" ends
 // the flags. It returns the positional arguments, or a status to exit with:
 // exitOK for --help (usage printed to stdout), exitUsage for a bad flag.
+// npos < 0 accepts any number of positional arguments (the caller checks).
 func parse(e *env, fs *flag.FlagSet, args []string, npos int) ([]string, int, bool) {
 	var pos []string
 	usage := fs.Usage
@@ -168,7 +170,7 @@ func parse(e *env, fs *flag.FlagSet, args []string, npos int) ([]string, int, bo
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
-	if len(pos) != npos {
+	if npos >= 0 && len(pos) != npos {
 		want := "no arguments"
 		switch npos {
 		case 1:

@@ -126,7 +126,7 @@ func TestUsage(t *testing.T) {
 	want(t, logbuf(t), exitUsage, "", "Usage: logbuf <command>")
 	want(t, logbuf(t, "help"), exitOK, "Commands:", "")
 	want(t, logbuf(t, "nosuch"), exitUsage, "", `unknown command "nosuch"`)
-	for _, c := range []string{"bench", "create", "stat", "tail", "archive", "replay", "demo", "produce"} {
+	for _, c := range []string{"bench", "create", "stat", "tail", "archive", "ship", "replay", "demo", "produce"} {
 		want(t, logbuf(t, c, "--help"), exitOK, "Usage: logbuf "+c, "")
 		want(t, logbuf(t, c, "--no-such-flag"), exitUsage, "", "flag provided but not defined")
 	}

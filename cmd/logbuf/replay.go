@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/logbuf/logbuf/internal/segment"
 )
@@ -16,6 +20,15 @@ or fails its checksum, is reported on stderr with its name and the offset of
 the damaged record; the records before it are written, and replay goes on with
 the next segment. Exit status 3 says that damage was found.
 
+With --nats, it reads the JetStream stream --stream (the messages on
+--subject, if given) from its first message to the last one it held when
+replay started, in stream order, and writes their payloads. It checks what
+"logbuf ship" wrote: per ring (named by each message's Nats-Msg-Id), the
+positions must rise, and the sequence numbers (the Logbuf-Seq header, if the
+shipper wrote it with --seq-header) rise by one. A duplicate, a record out of
+order or a missing one is reported on stderr with its stream sequence, and
+exit status 3 says so.
+
 ` + formatHelp
 }
 
@@ -23,9 +36,35 @@ func runReplay(e *env, args []string) int {
 	fs := newFlags(e, "replay")
 	format := newChoice("raw", formats...)
 	fs.Var(format, "format", "output format: raw, len or hex")
-	pos, st, ok := parse(e, fs, args, 1)
+	var no replayNATSOpts
+	no.conn.register(fs)
+	fs.StringVar(&no.stream, "stream", "", "with --nats: the stream to read (required)")
+	fs.StringVar(&no.subject, "subject", "", "with --nats: read only the messages on this subject (wildcards allowed)")
+	pos, st, ok := parse(e, fs, args, -1)
 	if !ok {
 		return st
+	}
+	if no.conn.url != "" {
+		if len(pos) != 0 {
+			return usageError(e, "replay", "--nats reads a stream: no DIR argument (got %q)", pos)
+		}
+		if no.stream == "" {
+			return usageError(e, "replay", "--nats needs --stream NAME")
+		}
+		if _, err := no.conn.options(); err != nil {
+			return usageError(e, "replay", "%v", err)
+		}
+		no.conn.name, no.format = "logbuf replay", format.value
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		status, err := replayNATS(ctx, e, no)
+		if err != nil {
+			return fail(e, "replay", err)
+		}
+		return status
+	}
+	if len(pos) != 1 {
+		return usageError(e, "replay", "want one argument, DIR, or --nats URL --stream NAME; got %d argument(s)", len(pos))
 	}
 	r, err := segment.Open(pos[0])
 	if err != nil {

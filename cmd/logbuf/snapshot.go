@@ -29,6 +29,15 @@ type snapshot struct {
 	Producers []party  `json:"producers"` // table entries held now or before
 	Attached  int      `json:"producers_attached"`
 	Counters  counters `json:"counters"`
+	// Lag is what producers wrote and the consumer has not released: for
+	// logbuf ship, the records JetStream has not acknowledged yet. It comes
+	// from the written counts, so it may lag too (low, never high).
+	Lag lag `json:"lag"`
+}
+
+type lag struct {
+	Records uint64 `json:"records"`
+	Bytes   uint64 `json:"bytes"` // payload bytes
 }
 
 // headWord is the record header word at head: what the consumer waits on.
@@ -94,6 +103,12 @@ func takeSnapshot(path string, r *abi.Region) snapshot {
 			Dropped: st.Dropped, Refused: st.Refused,
 		},
 		Consumer: toParty(st.ConsumerParty),
+	}
+	if st.RecordsWritten > st.RecordsRead {
+		s.Lag.Records = st.RecordsWritten - st.RecordsRead
+	}
+	if st.BytesWritten > st.BytesRead {
+		s.Lag.Bytes = st.BytesWritten - st.BytesRead
 	}
 	s.Consumer.Parked = r.Header().ConsumerWait.Load() != 0
 	if st.Used > st.Capacity || st.Head%abi.WordSize != 0 {

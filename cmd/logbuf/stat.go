@@ -146,6 +146,7 @@ func writeSnapshot(w io.Writer, s *snapshot, prev *snapshot, dt time.Duration, w
 	k := s.Counters
 	p("written", "%d records, %d bytes (published by producers in batches: may lag)", k.RecordsWritten, k.BytesWritten)
 	p("read", "%d records, %d bytes", k.RecordsRead, k.BytesRead)
+	p("lag", "%d records, %d bytes written, not yet released by the consumer (logbuf ship: not yet acknowledged by JetStream)", s.Lag.Records, s.Lag.Bytes)
 	p("full events", "%d", k.FullEvents)
 	p("aborts", "%d", k.Aborts)
 	p("unblocks", "%d", k.Unblocks)
