@@ -108,9 +108,7 @@ row() { # name flags expect
 export -f row
 export CC MEMLIM KEEP
 
-if [ "${1:-}" != "${1#-D}" ]; then
-	CONFIGS="adhoc | $* | ok"; KEEP=1; set --
-fi
+case "${1:-}" in -D*) CONFIGS="adhoc | $* | ok"; KEEP=1; set -- ;; esac
 want=" $* "
 rows=$(echo "$CONFIGS" | while IFS='|' read -r name flags expect; do
 	name=$(echo $name); flags=$(echo $flags); expect=$(echo $expect)

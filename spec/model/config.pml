@@ -10,7 +10,7 @@
  *                   except that a release store waits for every earlier
  *                   store (default: x86-TSO, one FIFO store buffer each)
  *   -DSC            no store buffers at all (debugging only)
- *   -DMEMBAR        wake-up with membarrier (v2 7.1): producers registered
+ *   -DMEMBAR        wake-up with membarrier (7.3): producers registered
  *                   in REG commit with a release store; the consumer runs
  *                   membarrier before its re-check. Default: v1's rule,
  *                   every commit sequentially consistent.

@@ -1,5 +1,5 @@
 /*
- * A consumer process (spec section 7, v2 sections 7, 7.1, 8, 9). It
+ * A consumer process (spec sections 7, 8 and 9). It
  * attaches (or waits for the attached consumer to die), finishes a dead
  * predecessor's release, then reads, releases, parks and recovers until
  * the end of the stream. The first consumer may die at the points in CDIE.
@@ -84,37 +84,36 @@ inline TAILCHECK_IN(size) {
 #define OWNERBAD(w) (OWNER(w) != 1)
 #endif
 
-/* end of stream (v2): some entry was ever held, no entry is held by a
- * live process; the table is read before tail */
+/* End of stream (section 8): some producer entry was ever held (not
+ * FREE), no entry is held (ATTACHED by a live process), and tail == next,
+ * loaded after the entries. ENTRY_IN judges the entry e (lease in L). */
+inline ENTRY_IN() {
+	LOAD_IN(me, A_LEASE(e), L);
+	if
+	:: LSTATE(L) != FREE -> eof = 1
+	:: else -> skip
+	fi;
+	if
+	:: LSTATE(L) == ATTACHED && !dead[LPID(L)] -> live = 1
+	:: else -> skip
+	fi;
+	e++
+}
 /* fin (ghost): every producer was done with the ring before the judgement
  * began, so nothing can be committed after it: the end is final, and the
- * model checks it. The model skips the judgement when it cannot be final:
- * it has no effect but to go on waiting. */
+ * model checks it. Without -DEOF_ALWAYS the model skips the judgement when
+ * it cannot be final: it has no effect then but to go on waiting. */
 inline EOF_INIT() { d_step { eof = 0; live = 0; e = 0; fin = (pend == NPROD); dm = 0 } }
 inline EOF_LOOP() {
 	do
 	:: e < NE ->
 		d_step {
-			LOAD_IN(me, A_LEASE(e), L);
-			dm = pdone;   /* ghost: who was done when the table was read */
-			if
-			:: LSTATE(L) != FREE -> eof = 1
-			:: else -> skip
-			fi;
-			if
-			:: LSTATE(L) == ATTACHED && !dead[LPID(L)] -> live = 1
-			:: else -> skip
-			fi;
-			e++
+			ENTRY_IN();
+			dm = pdone   /* ghost: who was done when the table was read */
 		}
 	:: else -> break
 	od;
 	atomic { d_step { e = 0; L = 0; eof = eof && !live; live = 0 } }
-}
-
-inline EOF_JUDGE() {
-	EOF_INIT();
-	EOF_LOOP()
 }
 inline CATTACH_IN() {
 #ifdef MUT_CONSUMER_ATTACH_STORE
@@ -135,7 +134,7 @@ proctype consumer(byte me) {
 	byte n, nb, nr, e, dm;
 	bit ok, timer, eof, live, fin;
 
-	/* ---- attach (v2 section 8) ---- */
+	/* ---- attach (section 8) ---- */
 	do
 	:: d_step {
 		LOAD_IN(me, A_CLEASE, L);
@@ -168,7 +167,7 @@ end_busy:		(dead[LPID(L)] || mem[A_CLEASE] != L)
 	od;
 	CDIE_ATTACHED_PT
 
-	/* ---- finish a dead predecessor's release (v2: releasing) ----
+	/* ---- finish a dead predecessor's release (7.2) ----
 	 * loads, then buffered stores (and writes nobody reads while we live):
 	 * one step */
 	atomic {
@@ -206,7 +205,7 @@ end_busy:		(dead[LPID(L)] || mem[A_CLEASE] != L)
 		d_step { cur = h; ct = 0; v = 0; L = 0; ok = 0 }
 	};
 
-	/* ---- read (section 7) ---- */
+	/* ---- read (7.1) ---- */
 read:
 	if
 	:: cur - h >= C -> goto release   /* read-ahead stops at head + capacity */
@@ -245,7 +244,7 @@ read:
 		:: w == 0 ->
 			ok = 0
 		:: KIND(w) == K_CLAIMED ->
-			/* v2: a CLAIMED word is validated when first met */
+			/* a CLAIMED word is validated when first seen (7.1) */
 			n = LEN(w);
 			FAIL_IF(corrupt_word, n < 1 || n > MAXN || LAP(w) != LAPOF(cur) || OWNERBAD(w) ||
 				OFF(cur) + 1 + n > C);
@@ -275,7 +274,7 @@ read:
 	:: goto release
 	fi;
 
-	/* ---- release (7 step 5, v2 releasing) ---- */
+	/* ---- release (7.2) ---- */
 release:
 	/* writes nobody reads while we live, then buffered stores: one step,
 	 * cut where the consumer may die */
@@ -295,6 +294,11 @@ release:
 		CCUT_COUNTED
 		d_step { mem[A_READREC] = rr + nb };
 #else
+		/* 7.2 orders zeros, read_records, head. read_records goes straight
+		 * to memory (nobody reads it while we live), so the model stores it
+		 * before it issues the zeros and head, which leave the buffer in
+		 * that order; a death between the header word's zero and the rest
+		 * is a cut of its own. */
 #if CDIE & (1 << CDIE_ZEROING)
 		STORE(me, OFF(h), 0, 0)   /* the header word first */
 		CCUT_ZEROING
@@ -440,7 +444,7 @@ recover:
 	};
 	goto read;
 
-	/* ---- park (7.1, v2 with membarrier) ---- */
+	/* ---- park (7.3) ---- */
 	/* consumer_wait = 1 (seq_cst), then membarrier: one step, since
 	 * membarrier is a full barrier on every registered party, as if each
 	 * had run one right after the store */
@@ -465,17 +469,7 @@ park:
 #ifndef MUT_RECHECK_WORD_ONLY
 		eof = 0; live = 0; e = 0;
 		do
-		:: e < NE ->
-			LOAD_IN(me, A_LEASE(e), L);
-			if
-			:: LSTATE(L) != FREE -> eof = 1
-			:: else -> skip
-			fi;
-			if
-			:: LSTATE(L) == ATTACHED && !dead[LPID(L)] -> live = 1
-			:: else -> skip
-			fi;
-			e++
+		:: e < NE -> ENTRY_IN()
 		:: else -> break
 		od;
 		LOAD_IN(me, A_TAIL, ct);

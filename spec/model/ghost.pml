@@ -38,7 +38,7 @@ byte eown[NE];         /* pid holding each producer entry, 0 none */
 byte phase[NPROD];
 byte rstart[NPROD];    /* position of the reservation (padding included) */
 
-/* wake-up (7.1) */
+/* wake-up (7.3) */
 bit parked;            /* the consumer sleeps in FUTEX_WAIT */
 bit bounded;           /* ... with a timeout it must use (its membarrier failed) */
 byte ccur;             /* its read cursor */
@@ -59,7 +59,7 @@ bit recovered_live_spsc;/* an SPSC claim recovered while its producer lives */
 bit copy_took_effect;   /* a second end of one claim took effect */
 bit two_entry_owners;   /* two live producers hold one table entry */
 bit two_consumers;      /* two live consumers attached at once */
-bit lost_wakeup;        /* the consumer sleeps with a record ready and nobody due to wake it (7.1) */
+bit lost_wakeup;        /* the consumer sleeps with a record ready and nobody due to wake it (7.3) */
 bit early_eof;          /* end of stream while a record of a producer that had left is unread */
 
 #define FAIL_IF(check, cond) check = (cond); assert(!check)

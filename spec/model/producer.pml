@@ -1,5 +1,5 @@
 /*
- * A producer process (spec section 5, v2 sections 5.3, 5.4, 7.1, 8).
+ * A producer process (spec sections 5, 7.3 and 8).
  * It attaches, writes NREC records (commits them, or aborts those in
  * ABORTREC, and ends a copy of each claim in COPYREC a second time), and
  * detaches. A producer in PDIE may die at the points in PDIEAT.
@@ -13,7 +13,7 @@
 /* a check outside a d_step */
 #define CHECK(check, cond) d_step { FAIL_IF(check, cond) }
 
-/* How this producer commits: a release store (v2: registered with
+/* How this producer commits: a release store (7.3: registered with
  * membarrier), or a sequentially consistent store (v1's rule). */
 /* The stamp's order: relaxed (spec 6), or release (-DSTAMP_RELEASE), which
  * keeps it from becoming visible before the reservation on arm64. */
@@ -77,7 +77,7 @@ inline PDIE_AT(point) {
 #define DIE_ENDED_PT
 #endif
 
-/* Win table entry e by one CAS from the lease L seen there (v2 section 8). */
+/* Win table entry e by one CAS from the lease L seen there (section 8). */
 inline TAKE(e, from, ok) { d_step { TAKE_IN(e, from, ok) } }
 inline TAKE_IN(e, from, ok) {
 	{
@@ -122,7 +122,7 @@ inline LOST(r) {
 	phase[PI] = PH_IDLE
 }
 
-/* Commit or abort (ev) the claim at pos: v2 5.3/5.4. ok: it took effect. */
+/* Commit or abort (ev) the claim at pos: 5.3, 5.4. ok: it took effect. */
 inline END_CLAIM() {
 #ifdef MPSC
 #ifdef ARM
@@ -190,7 +190,7 @@ inline END_COPY() {
 #endif
 }
 
-/* 7.1: after a commit, abort or detach, wake a parked consumer. */
+/* 7.3: after a commit, abort or detach, wake a parked consumer. */
 inline WAKE_LOAD_IN() {
 	LOAD_IN(me, A_CWAIT, v);
 	printf("P%d: loads consumer_wait = %d\n", PI, v);
@@ -248,7 +248,7 @@ inline WAKE_CHECK() {
 }
 
 /* Full: wait until the consumer gives space back, or closes the ring for
- * good (v2: a producer waiting for space stops with "ring closed"). */
+ * good (section 8: a producer waiting for space stops, "ring closed"). */
 inline FULL_WAIT() {
 #ifdef CDETACH
 	(mem[A_HEAD] != hd || LSTATE(mem[A_CLEASE]) == CLOSED);
@@ -296,7 +296,7 @@ proctype producer(byte me) {
 	short t, hd, L, v, w, pos, ev, stamp;
 	bit ok, wl;
 
-	/* ---- attach (v2 section 8) ---- */
+	/* ---- attach (section 8) ---- */
 #ifdef MPSC
 	/* the first entry that is FREE or DETACHED; else the first whose holder
 	 * is gone; else anonymous (owner 0) */
@@ -425,8 +425,9 @@ claim:
 				:: else -> pad = 0
 				fi;
 				assert(pad + 1 + n <= C);
-				/* always a fresh head, as for MPSC */
+				/* always a fresh head, as for MPSC; checked before use (5.1) */
 				LOAD_IN(me, A_HEAD, hd);
+				FAIL_IF(corrupt_word, t - hd < 0 || t - hd > C);
 				ok = (pad + 1 + n <= C - (t - hd))
 			};
 			if
@@ -490,11 +491,12 @@ claim:
 	:: else -> break
 	od;
 
-	/* ---- detach (v2 section 8): no claim is open here ---- */
+	/* ---- detach (section 8): no claim is open here ---- */
 closed:
 	if
 	:: own > 0 -> DETACH()
-	:: else -> d_step { pend++; pdone = pdone | (1 << PI) }   /* anonymous, or detached already */
+	:: own == 0 && !((pdone >> PI) & 1) -> d_step { pend++; pdone = pdone | (1 << PI) }   /* anonymous */
+	:: own == 0 && ((pdone >> PI) & 1) -> skip   /* detached already (a mutation) */
 	fi;
 	d_step { RESET_P() };
 gone:

@@ -1,5 +1,5 @@
 /*
- * Record header words (spec section 4) and party leases (v2 section 8),
+ * Record header words (spec section 4) and party leases (section 8),
  * encoded in small integers. Lengths are in words, not bytes.
  */
 
