@@ -24,19 +24,18 @@ spsc-p             | -DMEMBAR -DNPROD=2 -DPDIE=1 -DLONGREC=2 -DABORTREC=4 -DCOPY
 spsc-c             | -DMEMBAR -DNPROD=1 -DNREC=3 -DNCONS=2 -DCDIE=63 -DLONGREC=2 -DSTART=5 | ok
 spsc-close         | -DMEMBAR -DNPROD=2 -DNREC=1 -DNCONS=2 -DCDETACH -DEOF_ALWAYS -DSTART=5 | ok
 spsc-seqcst        | -DNPROD=2 -DPDIE=1 -DLONGREC=2 -DSTART=5 | ok
-spsc-arm-stamp-release | -DARM -DSTAMP_RELEASE -DMEMBAR -DNPROD=2 -DPDIE=1 -DSTART=5 | ok
-spsc-arm           | -DARM -DCLAIMED_NO_TAILCHECK -DMEMBAR -DNPROD=2 -DPDIE=1 -DLONGREC=2 -DABORTREC=4 -DCOPYREC=1 -DSTART=5 | ok
+spsc-arm           | -DARM -DMEMBAR -DNPROD=2 -DPDIE=1 -DLONGREC=2 -DABORTREC=4 -DCOPYREC=1 -DSTART=5 | ok
 mpsc-p             | -DMPSC -DNE=2 -DMEMBAR -DNPROD=2 -DPDIE=1 -DPRECS=12 -DLONGREC=2 -DABORTREC=1 -DCOPYREC=2 -DSTART=5 | ok
 mpsc-c             | -DMPSC -DNE=2 -DMEMBAR -DNPROD=2 -DNREC=1 -DNCONS=2 -DCDIE=6 -DSTART=5 | ok
 mpsc-takeover      | -DMPSC -DNE=1 -DMEMBAR -DNPROD=3 -DPRECS=100 -DPDIE=1 -DSTART=5 | ok
 mpsc-mixed         | -DMPSC -DNE=2 -DMEMBAR -DREG=1 -DMBFAIL -DNPROD=2 -DNREC=1 -DEOF_ALWAYS -DSTART=5 | ok
-mpsc-arm           | -DARM -DCLAIMED_NO_TAILCHECK -DMPSC -DNE=2 -DMEMBAR -DNPROD=2 -DPDIE=1 -DPRECS=11 -DLONGREC=2 -DSTART=5 | ok
+mpsc-arm           | -DARM -DMPSC -DNE=2 -DMEMBAR -DNPROD=2 -DPDIE=1 -DPRECS=11 -DLONGREC=2 -DSTART=5 | ok
 ltl-wakeup         | -DLTL_WAKEUP -DMPSC -DNE=2 -DMEMBAR -DREG=1 -DMBFAIL -DNPROD=2 -DNREC=1 -DEOF_ALWAYS -DSTART=5 | ok
 ltl-live           | -DLTL_LIVE -DMEMBAR -DNPROD=2 -DPDIE=1 -DSTART=5 | ok
-finding-arm-stamp  | -DARM -DMEMBAR -DSTART=5 | corrupt_word
+mut-stamp-relaxed  | -DARM -DMEMBAR -DSTART=5 -DMUT_STAMP_RELAXED | corrupt_word
 mut-commit-plain   | -DMUT_COMMIT_PLAIN | lost_wakeup
 mut-no-membarrier  | -DMEMBAR -DMUT_NO_MEMBARRIER | lost_wakeup
-mut-no-membarrier-arm | -DARM -DCLAIMED_NO_TAILCHECK -DMPSC -DNPROD=2 -DNREC=1 -DMEMBAR -DMUT_NO_MEMBARRIER | lost_wakeup
+mut-no-membarrier-arm | -DARM -DMPSC -DNPROD=2 -DNREC=1 -DMEMBAR -DMUT_NO_MEMBARRIER | lost_wakeup
 mut-recover-store  | -DMPSC -DNPROD=2 -DMUT_RECOVER_STORE | committed_discarded
 mut-takeover-store | -DMPSC -DNE=1 -DMEMBAR -DNPROD=3 -DPRECS=0 -DPDIE=1 -DSTART=5 -DMUT_TAKEOVER_STORE | two_entry_owners
 mut-consumer-attach-store | -DNCONS=2 -DMUT_CONSUMER_ATTACH_STORE | two_consumers
@@ -46,11 +45,11 @@ mut-spsc-nocheck   | -DMEMBAR -DCOPYREC=1 -DMUT_SPSC_NOCHECK | copy_took_effect
 mut-detach-open    | -DMEMBAR -DMUT_DETACH_OPEN | committed_discarded
 mut-v1-release     | -DMEMBAR -DNPROD=1 -DNREC=3 -DNCONS=2 -DCDIE=63 -DLONGREC=2 -DSTART=5 -DMUT_V1_RELEASE | corrupt_word
 mut-count-after-head | -DMEMBAR -DNPROD=1 -DNREC=3 -DNCONS=2 -DCDIE=63 -DLONGREC=2 -DSTART=5 -DMUT_COUNT_AFTER_HEAD | duplicate_record
-mut-head-relaxed   | -DARM -DCLAIMED_NO_TAILCHECK -DMEMBAR -DC=4 -DNREC=4 -DMUT_HEAD_RELAXED | committed_discarded
+mut-head-relaxed   | -DARM -DMEMBAR -DC=4 -DNREC=4 -DMUT_HEAD_RELAXED | committed_discarded
 mut-payload-first  | -DMPSC -DNPROD=2 -DPDIE=1 -DNREC=1 -DMUT_PAYLOAD_FIRST | corrupt_word
 mut-scan-unbounded | -DMPSC -DNPROD=2 -DPDIE=1 -DNREC=1 -DMUT_SCAN_UNBOUNDED | corrupt_word
 mut-eof-tail-first | -DMPSC -DNPROD=2 -DNREC=1 -DEOF_ALWAYS -DMUT_EOF_TAIL_FIRST | early_eof
-finding-5.1-check-first | -DMPSC -DNPROD=2 -DNREC=1 -DMUT_PRODUCER_CHECK_FIRST | corrupt_word
+mut-producer-check-first | -DMPSC -DNPROD=2 -DNREC=1 -DMUT_PRODUCER_CHECK_FIRST | corrupt_word
 END
 )
 

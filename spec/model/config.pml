@@ -19,11 +19,9 @@
  *   -DCDETACH       the first consumer may detach (Close) or close the ring
  *                   for good (CloseRing) when it has nothing to read; the
  *                   next one attaches after it
- *   -DSTAMP_RELEASE the stamp is a release store (spec 6 says relaxed): one
- *                   fix for arm64, where a relaxed stamp can be seen before
- *                   the reservation and fail 7.1's CLAIMED tail check
- *   -DCLAIMED_NO_TAILCHECK the other fix: a CLAIMED word is not checked
- *                   against tail when seen, only at recovery
+ *   -DCLAIMED_NO_TAILCHECK a CLAIMED word is not checked against tail when
+ *                   seen, only at recovery: the other way out of the
+ *                   relaxed-stamp finding (README), not the spec's
  *   -DEOF_ALWAYS    the consumer judges the end of the stream every time it
  *                   finds nothing to read, and early_eof checks each verdict
  *                   (else only when every producer is done: cheaper)

@@ -432,9 +432,10 @@ impl<'r> Producer<'r> {
         let p = t.wrapping_add(pad);
         let lap = (p >> self.ring.shift()) & 0xFFFF;
         let stamp = word(KIND_CLAIMED, self.owner, lap, n);
-        // Relaxed is enough (section 6: section 9 reads stamps only after a
-        // timeout of seconds; the payload stores follow in program order).
-        self.ring.word_at(p).store(stamp, Ordering::Relaxed);
+        // Release (section 6): never visible before the tail store above,
+        // or a consumer on arm64 could see the stamp past the tail it
+        // loads and call the ring corrupt (7.1).
+        self.ring.word_at(p).store(stamp, Ordering::Release);
         self.hb_countdown -= 1;
         if self.hb_countdown == 0 {
             self.heartbeat();
