@@ -113,10 +113,11 @@ func (c *Consumer) Err() error {
 // ErrCorrupt (the same one from then on) when the ring breaks the protocol.
 // The record stays valid, and its space held, until Release.
 func (c *Consumer) TryRead() (Record, error) {
-	if c.closing.Load() {
-		return Record{}, ErrClosed
-	}
-	return c.tryRead()
+	// The flag goes down as an argument: this way TryRead stays within the
+	// compiler's inlining budget, and the five-word Record is not copied
+	// through the stack on its way back (a store-forwarding stall there cost
+	// a fifth of a record's time in BenchmarkConsume).
+	return c.tryRead(c.closing.Load())
 }
 
 // ReadBatch calls fn with each committed record ready, up to max of them,
