@@ -115,6 +115,12 @@ func BenchmarkThroughput(b *testing.B) {
 		runThroughput(b, 1, func(int) func([]byte) { return p.write }, c.take)
 	})
 	b.Run("spsc", spsc(takeRecv))
+	b.Run("spsc-oldlinger", func(b *testing.B) { lingerOld = true; defer func() { lingerOld = false }(); spsc(takeRecv)(b) })
+	b.Run("spsc-group0", func(b *testing.B) { zeroGroup = 0; defer func() { zeroGroup = 4096 }(); spsc(takeRecv)(b) })
+	b.Run("spsc-group1k", func(b *testing.B) { zeroGroup = 1024; defer func() { zeroGroup = 4096 }(); spsc(takeRecv)(b) })
+	b.Run("spsc-group16k", func(b *testing.B) { zeroGroup = 16384; defer func() { zeroGroup = 4096 }(); spsc(takeRecv)(b) })
+	b.Run("spsc-pause1", func(b *testing.B) { lingerPauses = 1; defer func() { lingerPauses = 4 }(); spsc(takeRecv)(b) })
+	b.Run("spsc-pause16", func(b *testing.B) { lingerPauses = 16; defer func() { lingerPauses = 4 }(); spsc(takeRecv)(b) })
 	b.Run("spsc-nolinger", spsc(takeBatch))
 	b.Run("spsc-perrecord", spsc(takeRecord))
 	for _, n := range []int{1, 2} {

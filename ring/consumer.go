@@ -239,7 +239,11 @@ func (c *Consumer) RecvBatch(ctx context.Context, max int, fn func([]byte)) (int
 	defer c.mu.Unlock()
 	if c.linger {
 		c.linger = false
-		linger()
+		if lingerOld {
+			linger()
+		} else {
+			c.lingerWhileWriting()
+		}
 	}
 	for {
 		if c.closing.Load() {
@@ -263,6 +267,30 @@ func linger() {
 		asm.Pause()
 	}
 }
+
+var lingerOld = false
+
+// lingerWhileWriting waits while a producer is writing, so that records pile
+// up: it polls tail every few asm.Pause and returns as soon as tail stood
+// still between two polls (nobody is writing: waiting longer would only
+// delay what is there), a quarter of the ring is ready ahead of the read
+// cursor, or lingerFor has passed.
+func (c *Consumer) lingerWhileWriting() {
+	start := time.Now()
+	last := c.hdr.Tail.Load()
+	for {
+		for range lingerPauses {
+			asm.Pause()
+		}
+		t := c.hdr.Tail.Load()
+		if t == last || t-c.next >= c.capacity/4 || time.Since(start) >= lingerFor {
+			return
+		}
+		last = t
+	}
+}
+
+var lingerPauses = 4
 
 // ready reports whether the word at the read cursor holds something to act
 // on: a record, a skip, or a broken rule (which TryRead then returns).

@@ -1,0 +1,49 @@
+package ring
+
+import (
+	"testing"
+
+	"github.com/logbuf/logbuf/abi"
+)
+
+// TestNoLostWakeupsCrossProcess is TestNoLostWakeups with the producer in
+// another process (this test binary as a child, role "pingpong"): the
+// consumer's membarrier must reach the CPUs of a process that is not its
+// own, which registered on its own.
+func TestNoLostWakeupsCrossProcess(t *testing.T) {
+	needReexec(t)
+	n := pingPongRecords() / 5
+	if stressFull() {
+		n = pingPongRecords()
+	}
+	for _, tc := range []struct {
+		name   string
+		mode   abi.Mode
+		seqCst bool
+	}{
+		{"spsc", abi.SPSC, false},
+		{"mpsc", abi.MPSC, false},
+		{"spsc-seqcst", abi.SPSC, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, path := createFile(t, pingPongRing, tc.mode)
+			c, err := NewConsumer(f.Region())
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := []string{"LOGBUF_COUNT=" + utoa(uint64(n))}
+			if tc.seqCst {
+				env = append(env, "LOGBUF_SEQCST=1")
+			}
+			cmd := child("pingpong", path, env...)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			pingPongConsume(t, c, n)
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("producer process: %v", err)
+			}
+		})
+	}
+}
