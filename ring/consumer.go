@@ -62,9 +62,10 @@ const (
 	livenessEvery = 50 * time.Millisecond  // how often a waiting consumer asks the kernel who is alive
 
 	// After a short batch taken while the producers were writing, RecvBatch
-	// spins this long before reading again. A time, not a count of
-	// asm.Pause: PAUSE takes 28 ns on the Zen3 this was measured on, other
-	// times on other cores, and nothing with purego.
+	// waits at most this long, while they go on writing, before reading
+	// again. A time, not a count of asm.Pause: PAUSE takes 28 ns on the Zen3
+	// this was measured on, other times on other cores, and nothing with
+	// purego.
 	lingerFor = 4 * time.Microsecond
 )
 
@@ -227,13 +228,14 @@ func (c *Consumer) recv(ctx context.Context, deadline time.Time) (Record, error)
 //
 // After a batch that came back short of max while the producers were still
 // writing (the tail moved while it read), the next RecvBatch first lingers
-// a few microseconds (lingerFor) so that records pile up. A consumer that
-// keeps catching up with a busy producer reads each record's header while
-// that producer is still writing the cache line, and the line then crosses
-// between the two cores several times per record; on the development
-// machine that halved the throughput or worse (BenchmarkThroughput/spsc
-// against spsc-nolinger). A producer that writes now and then does not move
-// the tail during a batch, so its records are not delayed.
+// while they go on writing, at most a few microseconds (lingerFor), so that
+// records pile up. A consumer that keeps catching up with a busy producer
+// reads each record's header while that producer is still writing the cache
+// line, and the line then crosses between the two cores several times per
+// record; on the development machine that halved the throughput or worse
+// (BenchmarkThroughput/spsc against spsc-nolinger). The linger ends as soon
+// as the tail stands still between two polls, so a record that no other
+// follows is not held back (BenchmarkDeliver).
 func (c *Consumer) RecvBatch(ctx context.Context, max int, fn func([]byte)) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -275,16 +277,18 @@ var lingerOld = false
 // still between two polls (nobody is writing: waiting longer would only
 // delay what is there), a quarter of the ring is ready ahead of the read
 // cursor, or lingerFor has passed.
-func (c *Consumer) lingerWhileWriting() {
+// It returns how many times it polled, for tests.
+func (c *Consumer) lingerWhileWriting() (polls int) {
 	start := time.Now()
 	last := c.hdr.Tail.Load()
 	for {
 		for range lingerPauses {
 			asm.Pause()
 		}
+		polls++
 		t := c.hdr.Tail.Load()
 		if t == last || t-c.next >= c.capacity/4 || time.Since(start) >= lingerFor {
-			return
+			return polls
 		}
 		last = t
 	}
