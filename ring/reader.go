@@ -104,27 +104,25 @@ func (r *reader) tryRead(closed bool) (Record, error) {
 }
 
 // readBatch calls fn with each committed record ready, up to max of them,
-// zeroing them in groups of about zeroGroup bytes as it goes, and stores
-// head once at the end.
+// zeroing each as soon as fn returns, and stores head once at the end.
 //
-// Zeroing as the read cursor moves, not in one pass at the end, keeps the
-// zeroing stores just behind the cursor, so the CPU's prefetcher fetches
-// the next records' lines while the cursor is still on this one. A pass
-// over headers alone takes one cache miss per record in turn, each to a line
-// the producer's core wrote last; where that is a slow cross-core transfer
-// it made the consumer about 2.5 times slower. Groups rather than single
-// records: one announcement (three stores) and one call of zero per group.
+// Zeroing record by record, not in one pass at the end, keeps the zeroing
+// stores just behind the read cursor, so the CPU's prefetcher fetches the
+// next records' lines while the cursor is still on this one. A pass over
+// headers alone takes one cache miss per record in turn, each to a line the
+// producer's core wrote last; where that is a slow cross-core transfer it
+// made the consumer about 2.5 times slower.
 func (r *reader) readBatch(max int, fn func([]byte)) (int, error) {
-	r.release() // what tryRead handed out before is not ours to zero here
+	r.release() // what tryRead handed out before is not ours to zero record by record
 	n := 0
 	var err error
-	from := r.next // start of the records read and not yet zeroed
 	for n < max {
 		var b []byte
 		var size uint64
 		if b, size, err = r.peek(); err != nil {
 			break
 		}
+		pos := r.next
 		r.next += size // first, so a panicking fn cannot have its record read twice
 		if b != nil {
 			r.pending.records++
@@ -132,15 +130,8 @@ func (r *reader) readBatch(max int, fn func([]byte)) (int, error) {
 			fn(b)
 			n++
 		}
-		if r.next-from >= zeroGroup {
-			r.announce()
-			r.zeroSpan(from, r.next-from)
-			from = r.next
-		}
-	}
-	if r.next != from {
 		r.announce()
-		r.zeroSpan(from, r.next-from)
+		r.zeroSpan(pos, size)
 	}
 	r.advance()
 	if err == ErrEmpty {
@@ -148,11 +139,6 @@ func (r *reader) readBatch(max int, fn func([]byte)) (int, error) {
 	}
 	return n, err
 }
-
-// zeroGroup is how many bytes of records readBatch reads before it zeroes
-// them (spec section 7.2 lets a release in progress cover any span that
-// releasing announces). A variable for the benchmarks that measure it.
-var zeroGroup uint64 = 4096
 
 // release zeroes every record read since the last release (skips included)
 // and gives the space back to the producers with one store of head (spec
