@@ -115,12 +115,8 @@ func BenchmarkThroughput(b *testing.B) {
 		runThroughput(b, 1, func(int) func([]byte) { return p.write }, c.take)
 	})
 	b.Run("spsc", spsc(takeRecv))
-	b.Run("spsc-oldlinger", func(b *testing.B) { lingerOld = true; defer func() { lingerOld = false }(); spsc(takeRecv)(b) })
-	b.Run("spsc-pause1", func(b *testing.B) { lingerPauses = 1; defer func() { lingerPauses = 4 }(); spsc(takeRecv)(b) })
-	b.Run("spsc-pause16", func(b *testing.B) { lingerPauses = 16; defer func() { lingerPauses = 4 }(); spsc(takeRecv)(b) })
 	b.Run("spsc-nolinger", spsc(takeBatch))
 	b.Run("spsc-perrecord", spsc(takeRecord))
-	b.Run("spsc-again", spsc(takeRecv))
 	for _, n := range []int{1, 2} {
 		b.Run(fmt.Sprintf("mpsc-%dp", n), func(b *testing.B) {
 			p, c := newMPSC(b, 2<<20)
