@@ -1,10 +1,6 @@
 package ring
 
-import (
-	"testing"
-
-	"github.com/logbuf/logbuf/abi"
-)
+import "testing"
 
 // TestNoLostWakeupsCrossProcess is TestNoLostWakeups with the producer in
 // another process (this test binary as a child, role "pingpong"): the
@@ -16,15 +12,7 @@ func TestNoLostWakeupsCrossProcess(t *testing.T) {
 	if stressFull() {
 		n = pingPongRecords()
 	}
-	for _, tc := range []struct {
-		name   string
-		mode   abi.Mode
-		seqCst bool
-	}{
-		{"spsc", abi.SPSC, false},
-		{"mpsc", abi.MPSC, false},
-		{"spsc-seqcst", abi.SPSC, true},
-	} {
+	for _, tc := range pingPongCases {
 		t.Run(tc.name, func(t *testing.T) {
 			f, path := createFile(t, pingPongRing, tc.mode)
 			c, err := NewConsumer(f.Region())

@@ -84,21 +84,26 @@ func pingPongConsume(t *testing.T, c *Consumer, n int) {
 // fills a quarter and Recv does not hold records back.
 const pingPongRing = 64
 
+// pingPongCases are the ways a commit can meet a parking consumer: each
+// mode, with release commits and with the sequentially consistent fallback
+// forced.
+var pingPongCases = []struct {
+	name   string
+	mode   abi.Mode
+	seqCst bool
+}{
+	{"spsc", abi.SPSC, false},
+	{"mpsc", abi.MPSC, false},
+	{"spsc-seqcst", abi.SPSC, true},
+	{"mpsc-seqcst", abi.MPSC, true},
+}
+
 // TestNoLostWakeups races the consumer's park against the producer's commit
 // many times in one process, with release commits (where membarrier is
 // registered) and with the sequentially consistent fallback forced.
 func TestNoLostWakeups(t *testing.T) {
 	n := pingPongRecords()
-	for _, tc := range []struct {
-		name   string
-		mode   abi.Mode
-		seqCst bool
-	}{
-		{"spsc", abi.SPSC, false},
-		{"mpsc", abi.MPSC, false},
-		{"spsc-seqcst", abi.SPSC, true},
-		{"mpsc-seqcst", abi.MPSC, true},
-	} {
+	for _, tc := range pingPongCases {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.seqCst {
 				defer forceSeqCstCommits()()
