@@ -84,9 +84,21 @@ for r in $(seq 1 "$rounds"); do
 		esac
 	done | sed "s/^/$r /" >"$tmp/round"
 	cat "$tmp/round" >>"$log"
-	printf 'round %d (load %s):' "$r" "$(cut -d' ' -f1-3 /proc/loadavg)"
-	awk '{printf " %s %s", $2, $3}' "$tmp/round"
-	echo
+	printf 'round %d, load %s\n' "$r" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	awk '{ v[$2] = $3 }
+		function f(k) { return (k in v) ? v[k] : "-" }
+		END {
+			printf "  GB/s     C %s  batch %s  record %s  baseline: batch %s  record %s\n", f("C"), f("new-batch"), f("new-record"), f("base-batch"), f("base-record")
+			printf "  ticks    mean/p50: produce 8 B %s/%s  64 B %s/%s  consume 8 B %s/%s  64 B %s/%s  round trip 8 B p50 %s  64 B p50 %s\n",
+				f("lat-produce8-mean"), f("lat-produce8-p50"), f("lat-produce64-mean"), f("lat-produce64-p50"),
+				f("lat-consume8-mean"), f("lat-consume8-p50"), f("lat-consume64-mean"), f("lat-consume64-p50"),
+				f("lat-roundtrip8-p50"), f("lat-roundtrip64-p50")
+			printf "           baseline p50: produce 8 B %s  64 B %s  consume 8 B %s  64 B %s  round trip 8 B %s  64 B %s\n",
+				f("base-produce8-p50"), f("base-produce64-p50"), f("base-consume8-p50"), f("base-consume64-p50"),
+				f("base-roundtrip8-p50"), f("base-roundtrip64-p50")
+			printf "  deliver  one goroutine ns/op: Recv %s  RecvBatch %s; paced p50 ns: Recv %s  RecvBatch %s\n",
+				f("one-recv"), f("one-recvbatch"), f("paced-recv"), f("paced-recvbatch")
+		}' "$tmp/round"
 done
 
 echo
