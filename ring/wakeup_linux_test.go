@@ -8,9 +8,9 @@ import "testing"
 // own, which registered on its own.
 func TestNoLostWakeupsCrossProcess(t *testing.T) {
 	needReexec(t)
-	n := pingPongRecords() / 5
+	n := pingPongRecords() / 5 // a child process per case: fewer
 	if stressFull() {
-		n = pingPongRecords()
+		n = 500_000
 	}
 	for _, tc := range pingPongCases {
 		t.Run(tc.name, func(t *testing.T) {

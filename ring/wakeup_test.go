@@ -18,11 +18,11 @@ import (
 // another (wakeup_linux_test.go). Under -race, storeRelease is sync/atomic's
 // store, so the race detector checks the same protocol.
 
-// pingPongRecords is how many round trips each ping-pong runs.
+// pingPongRecords is how many round trips each ping-pong runs in process.
 func pingPongRecords() int {
 	switch {
 	case stressFull():
-		return 500_000
+		return 2_500_000
 	case raceEnabled, testing.Short():
 		return 50_000
 	}
