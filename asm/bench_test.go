@@ -61,23 +61,6 @@ func BenchmarkZero(b *testing.B) {
 	}
 }
 
-func BenchmarkCycles(b *testing.B) {
-	var s uint64
-	b.Run("Cycles", func(b *testing.B) {
-		for b.Loop() {
-			s += Cycles()
-		}
-	})
-	b.Run("generic", func(b *testing.B) {
-		for b.Loop() {
-			s += cyclesGeneric()
-		}
-	})
-	sink = s
-}
-
-var sink uint64
-
 // BenchmarkPause is the cost of one spin-wait hint, which sets how long the
 // ring's wait loops linger (ring's lingerPauses).
 func BenchmarkPause(b *testing.B) {

@@ -49,5 +49,5 @@ func Kernels() string {
 	if zeroCut != math.MaxInt {
 		zero = fmt.Sprintf("Zero = %s for %d B..%d B, built-in clear otherwise", zeroName, zeroCut, zeroMax-1)
 	}
-	return fmt.Sprintf("%s; Pause = %s; Cycles = %s", zero, pauseName, cyclesName)
+	return fmt.Sprintf("%s; Pause = %s", zero, pauseName)
 }

@@ -6,16 +6,7 @@ import "github.com/klauspost/cpuid/v2"
 
 //go:generate bash _gen/regen.sh
 
-var hasCycles = cpuid.CPU.Supports(cpuid.RDTSCP)
-
 const pauseName = "PAUSE"
-
-var cyclesName = func() string {
-	if hasCycles {
-		return "RDTSCP"
-	}
-	return "monotonic clock (no RDTSCP)"
-}()
 
 func init() {
 	avx2 := cpuid.CPU.Supports(cpuid.AVX2)

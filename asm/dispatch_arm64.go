@@ -2,13 +2,7 @@
 
 package asm
 
-// hasCycles: Linux lets user space read CNTVCT_EL0 on every arm64 CPU.
-const hasCycles = true
-
-const (
-	pauseName  = "YIELD"
-	cyclesName = "CNTVCT_EL0"
-)
+const pauseName = "YIELD"
 
 // zvaBlock is the DC ZVA block size in bytes, read by zeroZVA; 0 when DC ZVA
 // is prohibited or its block is not 64 or 128 bytes (zeroZVA's head and tail

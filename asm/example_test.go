@@ -16,13 +16,6 @@ func ExampleZero() {
 	// Output: [0 0 0 0 0 0 0 0]
 }
 
-func ExampleCycles() {
-	start := asm.Cycles()
-	asm.Zero(make([]byte, 4096))
-	fmt.Println(asm.Cycles() >= start)
-	// Output: true
-}
-
 // A spin-wait: poll, and Pause between polls.
 func ExamplePause() {
 	var ready atomic.Bool
@@ -36,6 +29,6 @@ func ExamplePause() {
 
 func ExampleKernels() {
 	// Prints, on the AMD EPYC it was developed on:
-	// Zero = avx2 for 2048 B..65535 B, built-in clear otherwise; Pause = PAUSE; Cycles = RDTSCP
+	// Zero = avx2 for 2048 B..65535 B, built-in clear otherwise; Pause = PAUSE
 	fmt.Println(asm.Kernels())
 }

@@ -14,11 +14,6 @@ package asm
 //go:noescape
 func zeroAVX2(b []byte)
 
-// cycles reads the time-stamp counter with RDTSCP, which waits for
-// earlier instructions to finish (not for later ones to start): enough
-// to bracket a measured region from the end.
-func cycles() uint64
-
 // pause is one PAUSE: a spin-wait hint that delays the next loop
 // iteration (about 28 ns on the Zen3 this was measured on) without
 // leaving the core, so a polling loop reads the line it waits on less

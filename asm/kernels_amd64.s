@@ -120,17 +120,6 @@ zavx_1or2:
 zavx_ret:
 	RET
 
-// func cycles() uint64
-// Requires: RDTSCP
-TEXT ·cycles(SB), NOSPLIT, $0-8
-	RDTSCP
-
-	// RDTSCP returns the counter in EDX:EAX (and the core id in ECX).
-	SHLQ $0x20, DX
-	ORQ  DX, AX
-	MOVQ AX, ret+0(FP)
-	RET
-
 // func pause()
 TEXT ·pause(SB), NOSPLIT, $0
 	PAUSE

@@ -18,9 +18,6 @@ func zeroSTP(b []byte)
 //go:noescape
 func zeroZVA(b []byte)
 
-// cycles reads the virtual counter CNTVCT_EL0.
-func cycles() uint64
-
 // dczid reads DCZID_EL0: bit 4 set means DC ZVA is prohibited, bits 3:0
 // are log2 of the block size in 4-byte words.
 func dczid() uint64

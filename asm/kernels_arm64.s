@@ -145,14 +145,6 @@ zdone:
 stp:
 	B	·zeroSTP(SB)
 
-// func cycles() uint64
-TEXT ·cycles(SB), NOSPLIT, $0-8
-	// ISB keeps the counter read from being taken before earlier instructions.
-	ISB	$15
-	MRS	CNTVCT_EL0, R0
-	MOVD	R0, ret+0(FP)
-	RET
-
 // func dczid() uint64
 TEXT ·dczid(SB), NOSPLIT, $0-8
 	MRS	DCZID_EL0, R0

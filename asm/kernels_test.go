@@ -196,7 +196,7 @@ func TestPause(t *testing.T) {
 // TestKernels: the description names what init chose.
 func TestKernels(t *testing.T) {
 	k := Kernels()
-	want := []string{pauseName, cyclesName}
+	want := []string{pauseName}
 	if zeroCut != math.MaxInt {
 		want = append(want, zeroName)
 	}

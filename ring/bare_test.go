@@ -69,7 +69,7 @@ type bareConsumer struct {
 // readBatch delivers up to max records to fn and returns how many.
 func (c *bareConsumer) readBatch(max int, fn func([]byte)) int {
 	if c.short {
-		linger()
+		lingerOn(c.hdr, c.next, c.cap)
 	}
 	n := 0
 	for n < max && c.next-c.head < c.cap {

@@ -99,7 +99,9 @@ func (c Claim) Commit() error {
 	} else {
 		p.records++
 		p.bytes += uint64(c.n)
-		p.ended()
+		if p.open--; p.closing {
+			p.ended()
+		}
 	}
 	wake(p.hdr)
 	return nil
@@ -128,15 +130,15 @@ func (c Claim) Abort() {
 	p := c.p
 	p.hdr.Aborts.Add(1)
 	if !p.mpsc {
+		p.open--
 		p.ended()
 	}
 	wake(p.hdr)
 }
 
-// ended counts an SPSC claim's end, and detaches the producer when Close
-// waits for its last open claim (spec section 8).
+// ended detaches the SPSC producer when Close waits for its last open
+// claim and this one, just ended, was it (spec section 8).
 func (p *core) ended() {
-	p.open--
 	if p.closing && p.open == 0 {
 		p.detach()
 	}

@@ -62,9 +62,10 @@ const (
 	livenessEvery = 50 * time.Millisecond  // how often a waiting consumer asks the kernel who is alive
 
 	// After a short batch taken while the producers were writing, RecvBatch
-	// spins this long before reading again. A time, not a count of
-	// asm.Pause: PAUSE takes 28 ns on the Zen3 this was measured on, other
-	// times on other cores, and nothing with purego.
+	// waits at most this long, while they go on writing, before reading
+	// again. A time, not a count of asm.Pause: PAUSE takes 28 ns on the Zen3
+	// this was measured on, other times on other cores, and nothing with
+	// purego.
 	lingerFor = 4 * time.Microsecond
 )
 
@@ -113,10 +114,11 @@ func (c *Consumer) Err() error {
 // ErrCorrupt (the same one from then on) when the ring breaks the protocol.
 // The record stays valid, and its space held, until Release.
 func (c *Consumer) TryRead() (Record, error) {
-	if c.closing.Load() {
-		return Record{}, ErrClosed
-	}
-	return c.tryRead()
+	// The flag goes down as an argument: this way TryRead stays within the
+	// compiler's inlining budget, and the five-word Record is not copied
+	// through the stack on its way back (a store-forwarding stall there cost
+	// a fifth of a record's time in BenchmarkConsume).
+	return c.tryRead(c.closing.Load())
 }
 
 // ReadBatch calls fn with each committed record ready, up to max of them,
@@ -226,19 +228,20 @@ func (c *Consumer) recv(ctx context.Context, deadline time.Time) (Record, error)
 //
 // After a batch that came back short of max while the producers were still
 // writing (the tail moved while it read), the next RecvBatch first lingers
-// a few microseconds (lingerFor) so that records pile up. A consumer that
-// keeps catching up with a busy producer reads each record's header while
-// that producer is still writing the cache line, and the line then crosses
-// between the two cores several times per record; on the development
-// machine that halved the throughput or worse (BenchmarkThroughput/spsc
-// against spsc-nolinger). A producer that writes now and then does not move
-// the tail during a batch, so its records are not delayed.
+// while they go on writing, at most a few microseconds (lingerFor), so that
+// records pile up. A consumer that keeps catching up with a busy producer
+// reads each record's header while that producer is still writing the cache
+// line, and the line then crosses between the two cores several times per
+// record; on the development machine that halved the throughput or worse
+// (BenchmarkThroughput/spsc against spsc-nolinger). The linger ends as soon
+// as the tail stands still between two polls, so a record that no other
+// follows is not held back (BenchmarkDeliver).
 func (c *Consumer) RecvBatch(ctx context.Context, max int, fn func([]byte)) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.linger {
 		c.linger = false
-		linger()
+		c.lingerWhileWriting()
 	}
 	for {
 		if c.closing.Load() {
@@ -256,12 +259,36 @@ func (c *Consumer) RecvBatch(ctx context.Context, max int, fn func([]byte)) (int
 	}
 }
 
-// linger spins for lingerFor.
-func linger() {
-	for start := time.Now(); time.Since(start) < lingerFor; {
-		asm.Pause()
+// lingerWhileWriting waits while a producer is writing, so that records pile
+// up: it polls tail every few asm.Pause and returns as soon as tail stood
+// still between two polls (nobody is writing: waiting longer would only
+// delay what is there), a quarter of the ring is ready ahead of the read
+// cursor, or lingerFor has passed. It returns how many times it polled, for
+// tests.
+func (c *Consumer) lingerWhileWriting() (polls int) { return lingerOn(c.hdr, c.next, c.capacity) }
+
+// lingerOn is lingerWhileWriting for a consumer whose read cursor is next;
+// the bare ring of the benchmarks shares it.
+func lingerOn(h *abi.Header, next, capacity uint64) (polls int) {
+	start := time.Now()
+	last := h.Tail.Load()
+	for {
+		for range lingerPauses {
+			asm.Pause()
+		}
+		polls++
+		t := h.Tail.Load()
+		if t == last || t-next >= capacity/4 || time.Since(start) >= lingerFor {
+			return polls
+		}
+		last = t
 	}
 }
+
+// lingerPauses is how many asm.Pause the linger spins between two polls
+// of tail: with 1 or 16 the throughput was the same within the noise
+// (BENCHMARKS.md).
+const lingerPauses = 4
 
 // ready reports whether the word at the read cursor holds something to act
 // on: a record, a skip, or a broken rule (which TryRead then returns).

@@ -64,6 +64,17 @@ func runChild(role string) error {
 	ctx := context.Background()
 	id := uint64(envInt("LOGBUF_ID"))
 	switch role {
+	case "pingpong":
+		// TestNoLostWakeupsCrossProcess's producer; LOGBUF_SEQCST=1 forces
+		// the sequentially consistent commits of a failed registration.
+		if os.Getenv("LOGBUF_SEQCST") == "1" {
+			forceSeqCstCommits()
+		} else if !releaseCommits {
+			return fmt.Errorf("membarrier registration failed: release commits are not tested")
+		}
+		if err := pingPongProduce(p.(claimer), f.Region().Header(), envInt("LOGBUF_COUNT")); err != nil {
+			return err
+		}
 	case "wake":
 		// COUNT records of 16 bytes: commit time (CLOCK_MONOTONIC) and
 		// sequence number, GAP_US apart.

@@ -78,8 +78,12 @@ func (r *reader) resume() error {
 
 // tryRead returns the next committed record, passing over skips (spec
 // section 7.1): ErrEmpty when none is ready, an error wrapping ErrCorrupt
-// (the same one from then on) when the ring breaks the protocol.
-func (r *reader) tryRead() (Record, error) {
+// (the same one from then on) when the ring breaks the protocol, and
+// ErrClosed when closed is set (the consumer's Close was called).
+func (r *reader) tryRead(closed bool) (Record, error) {
+	if closed {
+		return Record{}, ErrClosed
+	}
 	for {
 		b, size, err := r.peek()
 		if err != nil {
@@ -180,7 +184,32 @@ func (r *reader) advance() {
 // peek decodes and validates the record header word at the read cursor
 // (spec section 7.1). It returns the payload of a committed record, or nil
 // for a skip, and the record's size; ErrEmpty when nothing is ready.
+//
+// The common case, a committed record inside the cached tail, is checked
+// here in a few instructions (the same rules as peekSlow's, for that one
+// kind); everything else, and every failure, is peekSlow's.
 func (r *reader) peek() ([]byte, uint64, error) {
+	pos := r.next
+	off := pos & r.mask
+	if r.err == nil && pos-r.head < r.capacity {
+		w := r.reg.WordAt(off).Load()
+		n := w & (1<<32 - 1)
+		// COMMITTED, with zero lap and owner bits, and 1 <= len <= max_payload.
+		if w>>32 == uint64(abi.CommittedWord(0))>>32 && n-1 < r.maxPayload {
+			size := abi.RecordSize(n)
+			if avail := r.tailCache - pos; off+size <= r.capacity && avail <= r.capacity && avail >= size {
+				end := off + abi.WordSize + n
+				return r.data[off+abi.WordSize : end : end], size, nil
+			}
+		}
+	}
+	return r.peekSlow()
+}
+
+// peekSlow is peek for every word: it validates the word at the read cursor
+// by every rule of spec section 7.1, reloading the tail when the cached one
+// is behind.
+func (r *reader) peekSlow() ([]byte, uint64, error) {
 	if r.err != nil {
 		return nil, 0, r.err
 	}

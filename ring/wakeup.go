@@ -48,7 +48,15 @@ func storeEnd(w *atomic.Uint64, v uint64) {
 // lets exactly one of several producers that saw the flag make the call; the
 // futex is the shared kind, so a consumer parked in another process wakes.
 func wake(h *abi.Header) {
-	if h.ConsumerWait.Load() != 0 && h.ConsumerWait.Swap(0) != 0 {
+	if h.ConsumerWait.Load() != 0 {
+		wakeSlow(h)
+	}
+}
+
+// wakeSlow is wake once the consumer is seen parked: kept out of wake so
+// that wake's one load is inlined into every commit.
+func wakeSlow(h *abi.Header) {
+	if h.ConsumerWait.Swap(0) != 0 {
 		futexWakeOne(&h.ConsumerWait)
 	}
 }

@@ -1,26 +1,38 @@
-// Command _gen writes the amd64 kernels of package asm: kernels_amd64.s and
-// the Go declarations in kernels_amd64.go. Run it through regen.sh, which
-// deletes the old outputs first so that CI can fail on any diff.
+// Command _gen writes the amd64 kernels of the module: with -pkg asm, those
+// of package asm (kernels_amd64.s and the Go declarations in
+// kernels_amd64.go); with -pkg cycles, the benchmark clock of
+// internal/cycles. Run it through regen.sh, which deletes the old outputs
+// first so that CI can fail on any diff.
 //
 // Registers are physical (as in the runtime's memclr/memmove) so the printed
 // assembly can be read beside Go's own kernels; every size class says why.
 package main
 
 import (
+	"flag"
+	"fmt"
+	"os"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-//go:generate go run . -out ../kernels_amd64.s -stubs ../kernels_amd64.go -pkg asm
+//go:generate bash regen.sh
 
 func main() {
+	flag.Parse()
 	ConstraintExpr("!purego")
-
-	zeroAVX2()
-	cycles()
-	pause()
-
+	switch pkg := flag.Lookup("pkg").Value.String(); pkg {
+	case "asm":
+		zeroAVX2()
+		pause()
+	case "cycles":
+		counter()
+	default:
+		fmt.Fprintf(os.Stderr, "_gen: -pkg %q: want asm or cycles\n", pkg)
+		os.Exit(2)
+	}
 	Generate()
 }
 
@@ -160,9 +172,9 @@ func zeroAVX2() {
 	RET()
 }
 
-func cycles() {
-	TEXT("cycles", NOSPLIT, "func() uint64")
-	Doc("cycles reads the time-stamp counter with RDTSCP, which waits for",
+func counter() {
+	TEXT("counter", NOSPLIT, "func() uint64")
+	Doc("counter reads the time-stamp counter with RDTSCP, which waits for",
 		"earlier instructions to finish (not for later ones to start): enough",
 		"to bracket a measured region from the end.")
 	RDTSCP()

@@ -175,24 +175,25 @@ func writeTables(w io.Writer, command string, r *bench.Results) {
 		fmt.Fprintf(w, "\nLatency, one goroutine, %s ring, %d warm-up + %d samples, in %s (HDR histogram, 3 digits).\n",
 			formatBytes(int64(c.LatencyRing)), c.Warmup, c.Samples, m.ClockUnit)
 		p := r.ClockPair
-		fmt.Fprintf(w, "The clock pair alone costs p50 %d, p99 %d, p999 %d, max %d; it is included in every figure.\n",
-			p.P50, p.P99, p.P999, p.Max)
+		fmt.Fprintf(w, "The clock pair alone costs mean %.1f, p50 %d, p99 %d, p999 %d, max %d; it is included in every figure.\n",
+			p.Mean999, p.P50, p.P99, p.P999, p.Max)
+		fmt.Fprintf(w, "mean = of the samples up to p999 (a preemption inside one sample moves the mean of all, also shown, by tens of ticks).\n")
 		fmt.Fprintf(w, "produce = claim+copy+commit (chan: make+copy+send); consume = read+release (chan: receive);\n"+
 			"roundtrip = one way, (elapsed of a trip through two rings and an echo goroutine) / 2.\n")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "op\timpl\tsize B\tp50\tp99\tp999\tmax\t")
+		fmt.Fprintln(tw, "op\timpl\tsize B\tmean\tp50\tp99\tp999\tmax\tmean all\t")
 		last := ""
 		short := false
 		for _, l := range r.Latency {
 			if l.Op != last && last != "" {
-				fmt.Fprintln(tw, "\t\t\t\t\t\t\t")
+				fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t")
 			}
 			last = l.Op
 			mark := ""
 			if l.Samples < int64(c.Samples) {
 				mark, short = fmt.Sprintf(" (%d samples)*", l.Samples), true
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d%s\t\n", l.Op, l.Impl, l.Size, l.P50, l.P99, l.P999, l.Max, mark)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%d\t%d\t%d\t%d\t%.1f%s\t\n", l.Op, l.Impl, l.Size, l.Mean999, l.P50, l.P99, l.P999, l.Max, l.Mean, mark)
 		}
 		tw.Flush()
 		if short {
