@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/logbuf/logbuf/abi"
-	"github.com/logbuf/logbuf/asm"
+	"github.com/logbuf/logbuf/internal/cycles"
 	"github.com/logbuf/logbuf/ring"
 )
 
@@ -94,7 +94,7 @@ const (
 )
 
 // goCost is bench64's loop in Go: attach a producer and a consumer, time
-// TryClaim + copy + Commit with asm.Cycles (RDTSCP), drain outside the timed
+// TryClaim + copy + Commit with cycles.Now (RDTSCP), drain outside the timed
 // region, and close both, so that bench64 finds the ring as it left it.
 func goCost(reg *abi.Region) (costResult, error) {
 	runtime.LockOSThread()
@@ -133,13 +133,13 @@ func goCost(reg *abi.Region) (costResult, error) {
 			if low() {
 				drain()
 			}
-			t0 := asm.Cycles()
+			t0 := cycles.Now()
 			cl, err := p.TryClaim(costPayload)
 			if err == nil {
 				copy(cl.Bytes(), payload[:])
 				err = cl.Commit()
 			}
-			t1 := asm.Cycles()
+			t1 := cycles.Now()
 			if err != nil {
 				return costResult{}, err
 			}
@@ -157,13 +157,13 @@ func goCost(reg *abi.Region) (costResult, error) {
 			if low() {
 				drain()
 			}
-			t0 := asm.Cycles()
+			t0 := cycles.Now()
 			cl, err := p.TryClaim(costPayload)
 			if err == nil {
 				copy(cl.Bytes(), payload[:])
 				err = cl.Commit()
 			}
-			t1 := asm.Cycles()
+			t1 := cycles.Now()
 			if err != nil {
 				return costResult{}, err
 			}
@@ -174,8 +174,8 @@ func goCost(reg *abi.Region) (costResult, error) {
 	}
 	pairs := make([]uint64, costSamples)
 	for i := range pairs {
-		t0 := asm.Cycles()
-		t1 := asm.Cycles()
+		t0 := cycles.Now()
+		t1 := cycles.Now()
 		pairs[i] = t1 - t0
 	}
 	drain()
