@@ -59,6 +59,13 @@ func TestBarrierOrdersReleaseCommits(t *testing.T) {
 	if !releaseCommits || raceEnabled {
 		t.Skip("commits are sequentially consistent here")
 	}
+	if testing.Short() {
+		// CI's arm64 run is -short under qemu-user, whose translation of
+		// STLR then LDAR on an x86-64 host does not keep the store before
+		// the load: there the litmus test loses wake-ups even with
+		// sequentially consistent commits, which says nothing of arm64.
+		t.Skip("a litmus test of the hardware's store order: not under -short")
+	}
 	rounds := 2_000
 	if stressFull() {
 		rounds = 50_000
