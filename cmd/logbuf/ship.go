@@ -231,9 +231,6 @@ func drainToSink(ctx context.Context, path string, sink *ship.Sink, o shipOpts) 
 	})
 	// Records not acknowledged stay in the ring for the next shipper.
 	c.Close()
-	if err == nil && res.End == drain.EndOfStream {
-		warnLeftover(o.stderr, "ship", path, f.Region())
-	}
 	return res.End, err
 }
 
