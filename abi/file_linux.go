@@ -166,7 +166,7 @@ func openFile(path string, readOnly bool) (*File, error) {
 		return nil, &fs.PathError{Op: "stat ring file", Path: path, Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, fmt.Errorf("logbuf: open ring file %s: not a regular file (mode %#o)", path, st.Mode)
+		return nil, fmt.Errorf("logbuf: open ring file %s: %s, not a regular file", path, fileType(st.Mode))
 	}
 	size := st.Size
 	if size < HeaderSize {
@@ -186,6 +186,21 @@ func openFile(path string, readOnly bool) (*File, error) {
 		return nil, fmt.Errorf("logbuf: open ring file %s: %w", path, err)
 	}
 	return &File{path: path, region: r, mem: mem}, nil
+}
+
+// fileType names the type of a file that is not a regular file.
+func fileType(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return "is a directory"
+	case unix.S_IFIFO:
+		return "is a FIFO"
+	case unix.S_IFCHR, unix.S_IFBLK:
+		return "is a device"
+	case unix.S_IFSOCK:
+		return "is a socket"
+	}
+	return fmt.Sprintf("has mode %#o", mode)
 }
 
 // openMapped validates a mapping of a file of size bytes.
