@@ -99,16 +99,10 @@ func TestStatReadOnlyRing(t *testing.T) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
+		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		r := result{stdout.String(), stderr.String(), code}
-		noPanic(t, r.stderr)
-		return r
+		return finish(t, cmd, &stdout, &stderr)
 	}
 
 	path := filepath.Join(dir, "r.ring")

@@ -109,18 +109,25 @@ func startEnv(t *testing.T, env []string, args ...string) *proc {
 	})
 	return &proc{cmd: cmd, stderr: &stderr, wait: func() result {
 		t.Helper()
-		err := cmd.Wait()
 		done = true
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		r := result{stdout.String(), stderr.String(), code}
-		noPanic(t, r.stderr)
-		return r
+		return finish(t, cmd, &stdout, &stderr)
 	}}
+}
+
+// finish waits for a started cmd and returns what it wrote and its exit
+// status (-1 when killed), failing the test if it crashed.
+func finish(t *testing.T, cmd *exec.Cmd, stdout, stderr fmt.Stringer) result {
+	t.Helper()
+	err := cmd.Wait()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	r := result{stdout.String(), stderr.String(), code}
+	noPanic(t, r.stderr)
+	return r
 }
 
 // syncBuffer is a bytes.Buffer that a process writes while the test reads.
