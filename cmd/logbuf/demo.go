@@ -48,8 +48,8 @@ func runDemo(e *env, args []string) int {
 		return usageError(e, "demo", "--producers must be 1..%d", abi.ProducerSlots)
 	}
 	c, err := abi.RoundCapacity(uint64(capacity))
-	if err != nil || abi.MaxPayload(c) < testrec.MaxLen {
-		return usageError(e, "demo", "--capacity must be 8KiB..2GiB (records are up to %d bytes)", testrec.MaxLen)
+	if err != nil || abi.MaxPayload(c) < 1024 {
+		return usageError(e, "demo", "--capacity must be 8KiB..2GiB (test records are up to 1024 bytes)")
 	}
 	if segSize < 4096 {
 		return usageError(e, "demo", "--segment-size must be at least 4KiB")
@@ -215,7 +215,10 @@ func verifyArchive(dir string, producers int, perProducer, maxPayload uint64) (u
 		return 0, err
 	}
 	defer r.Close()
-	recs := testrec.NewChecker(maxPayload, func(id uint32) uint64 { return uint64(id) + 1 })
+	recs := testrec.NewChecker()
+	for id := 1; id <= producers; id++ {
+		recs.Gens[uint32(id)] = testrec.NewGen(uint64(id)+1, int(maxPayload)) // produce's default seed
+	}
 	var order archive.Checker
 	var total uint64
 	for {
@@ -226,7 +229,7 @@ func verifyArchive(dir string, producers int, perProducer, maxPayload uint64) (u
 		if err != nil {
 			return total, err
 		}
-		if err := recs.Add(rec.Data); err != nil {
+		if err := recs.Check(rec.Data); err != nil {
 			return total, fmt.Errorf("record %d: %w", total, err)
 		}
 		order.Add(rec.RecordID)
@@ -237,11 +240,11 @@ func verifyArchive(dir string, producers int, perProducer, maxPayload uint64) (u
 			return total, fmt.Errorf("ring %s: %d missing, %d duplicates, %d out of order", abi.RingID(rc.RingID), rc.Missing, rc.Duplicates, rc.Reordered)
 		}
 	}
-	if recs.Producers() != producers {
-		return total, fmt.Errorf("records of %d producers, want %d", recs.Producers(), producers)
+	if len(recs.Next) != producers {
+		return total, fmt.Errorf("records of %d producers, want %d", len(recs.Next), producers)
 	}
 	for id := 1; id <= producers; id++ {
-		if n := recs.Count(uint32(id)); n != perProducer {
+		if n := recs.Next[uint32(id)]; n != perProducer {
 			return total, fmt.Errorf("producer %d: %d records archived, want %d", id, n, perProducer)
 		}
 	}

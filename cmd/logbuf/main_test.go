@@ -239,14 +239,10 @@ func createRing(t *testing.T, mode, capacity string) string {
 // produced returns the records producer id writes with "produce --count n"
 // into a ring whose records may be 1024 bytes (capacity 8 KiB or more).
 func produced(id uint32, n int) [][]byte {
-	g, err := testrec.NewLengths(uint64(id)+1, testrec.MaxLen)
-	if err != nil {
-		panic(err)
-	}
+	p := testrec.NewProducer(id, 0, 1024)
 	out := make([][]byte, n)
 	for i := range out {
-		out[i] = make([]byte, g.Next())
-		testrec.Fill(out[i], id, uint64(i))
+		out[i] = bytes.Clone(p.Next())
 	}
 	return out
 }

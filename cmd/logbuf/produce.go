@@ -39,9 +39,6 @@ func runProduce(e *env, args []string) (status int) {
 	if *id > math.MaxUint32 {
 		return usageError(e, "produce", "--id %d does not fit in 32 bits", *id)
 	}
-	if *seed == 0 {
-		*seed = *id + 1
-	}
 	var err error
 	defer func() {
 		if err != nil {
@@ -54,10 +51,11 @@ func runProduce(e *env, args []string) (status int) {
 		return exitFailure
 	}
 	defer f.Close()
-	lens, err := testrec.NewLengths(*seed, f.Region().MaxPayload())
-	if err != nil {
+	if mp := f.Region().MaxPayload(); mp < 16 {
+		err = fmt.Errorf("the ring's largest record is %d bytes, under the 16 of a test record (capacity 128 or more)", mp)
 		return exitFailure
 	}
+	recs := testrec.NewProducer(uint32(*id), *seed, int(f.Region().MaxPayload()))
 	// Send waits while the ring is full, for a consumer that is slow or
 	// absent; it stops with ring.ErrRingClosed when the consumer closes the
 	// ring for good.
@@ -69,7 +67,6 @@ func runProduce(e *env, args []string) (status int) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	buf := make([]byte, testrec.MaxLen)
 	start := time.Now()
 	for seq := range *count {
 		if *rate > 0 {
@@ -84,9 +81,7 @@ func runProduce(e *env, args []string) (status int) {
 			err = fmt.Errorf("interrupted after %d records", seq)
 			return exitFailure
 		}
-		b := buf[:lens.Next()]
-		testrec.Fill(b, uint32(*id), seq)
-		if err = p.Send(ctx, b); err != nil {
+		if err = p.Send(ctx, recs.Next()); err != nil {
 			if ctx.Err() != nil {
 				err = fmt.Errorf("interrupted after %d records", seq)
 			} else {
