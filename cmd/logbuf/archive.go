@@ -130,11 +130,18 @@ type archiveStats struct {
 func (s archiveStats) String() string {
 	line := fmt.Sprintf("%d records, %d payload bytes into %d new segment(s) in %s (%.1f s, %.1f MB/s); %s",
 		s.WriterStats.Records, s.WriterStats.Bytes, s.Segments, s.dir, s.elapsed.Seconds(),
-		float64(s.WriterStats.Bytes)/max(s.elapsed.Seconds(), 1e-9)/1e6, s.End)
+		float64(s.WriterStats.Bytes)/max(s.elapsed.Seconds(), 1e-9)/1e6, endWords[s.End])
 	if skipped := s.Result.Skipped + s.WriterStats.Skipped; skipped > 0 {
 		line += fmt.Sprintf("; %d record(s) the archive held already skipped", skipped)
 	}
 	return line
+}
+
+// endWords say why a drain ended, as archive reports it.
+var endWords = map[drain.End]string{
+	drain.EndOfStream: "every producer gone, ring drained",
+	drain.EndLimit:    "--count reached",
+	drain.EndCanceled: "interrupted",
 }
 
 // archiveRing drains the ring file at path into the archive directory
