@@ -103,7 +103,7 @@ func runArchive(e *env, args []string) int {
 		return fail(e, "archive", err)
 	}
 	fmt.Fprintf(e.stderr, "archive: %s\n", stats)
-	if stats.End == drain.EndOfStream && stats.Records == 0 {
+	if stats.End == drain.EndOfStream && stats.WriterStats.Records == 0 {
 		fmt.Fprintf(e.stderr, "archive: every producer of %s has gone and it holds no record to archive; --follow waits for producers\n", pos[0])
 	}
 	return exitOK
