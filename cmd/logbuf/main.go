@@ -67,7 +67,7 @@ func init() {
 		{"tail", "[--format raw|len|hex] FILE", "drain a ring file to stdout", runTail, false},
 		{"archive", "--out DIR [flags] FILE", "drain a ring file into rolling, checksummed segment files", runArchive, false},
 		{"ship", "--nats URL --stream NAME --subject SUBJ [flags] FILE", "drain a ring file into a NATS JetStream stream, each record once", runShip, false},
-		{"replay", "[--format raw|len|hex] [--ring FILE] DIR | --nats URL --stream NAME", "write an archive's (or a JetStream stream's) records to stdout and check them", runReplay, false},
+		{"replay", "[flags] DIR | --nats URL --stream NAME [flags]", "write an archive's or a stream's records to stdout, checked", runReplay, false},
 		{"demo", "[flags]", "create a ring, run producer processes into it and archive it", runDemo, false},
 		{"produce", "[--count N] [--id N] FILE", "write test records into a ring file, as one producer", runProduce, false},
 	}

@@ -32,12 +32,16 @@ func runProduce(e *env, args []string) (status int) {
 	id := fs.Uint64("id", 0, "producer id, written into each record")
 	seed := fs.Uint64("seed", 0, "seed of the record lengths (0: id+1)")
 	rate := fs.Float64("rate", 0, "records per second (0: as fast as the ring takes them)")
+	maxLen := fs.Int("max", 1024, "longest record, 16..1024: the lengths are those of a ring\nwhose largest record is this (or the ring's, if smaller)")
 	pos, st, ok := parse(e, fs, args, 1)
 	if !ok {
 		return st
 	}
 	if *id > math.MaxUint32 {
 		return usageError(e, "produce", "--id %d does not fit in 32 bits", *id)
+	}
+	if *maxLen < 16 || *maxLen > 1024 {
+		return usageError(e, "produce", "--max %d: want 16..1024", *maxLen)
 	}
 	var err error
 	defer func() {
@@ -55,7 +59,7 @@ func runProduce(e *env, args []string) (status int) {
 		err = fmt.Errorf("the ring's largest record is %d bytes, under the 16 of a test record (capacity 128 or more)", mp)
 		return exitFailure
 	}
-	recs := testrec.NewProducer(uint32(*id), *seed, int(f.Region().MaxPayload()))
+	recs := testrec.NewProducer(uint32(*id), *seed, min(*maxLen, int(f.Region().MaxPayload())))
 	// Send waits while the ring is full, for a consumer that is slow or
 	// absent; it stops with ring.ErrRingClosed when the consumer closes the
 	// ring for good.
