@@ -24,7 +24,10 @@ import (
 // By default it is the figure, 1,000,000 records and 100 kills
 // (about 25 s for the three policies on the development machine); under
 // -race, where that takes about 2 minutes, a fifth of the records and 40
-// kills unless LOGBUF_STRESS=full; under -short, 20,000 and 10.
+// kills unless LOGBUF_STRESS=full; under -short, 100,000 and 10 (fewer
+// records leave too few for ten kills to find the archiver at work: it
+// archives a few thousand records in the millisecond the test takes to see
+// its target passed and kill it).
 // LOGBUF_STRESS_SEED repeats a run's random choices.
 type killScale struct{ records, kills, failures int }
 
@@ -34,7 +37,7 @@ func killConfig() killScale {
 	case os.Getenv("LOGBUF_STRESS") == "full":
 		return full
 	case testing.Short():
-		return killScale{20_000, 10, 2}
+		return killScale{100_000, 10, 2}
 	case raceEnabled:
 		return killScale{200_000, 40, 4}
 	}
@@ -46,7 +49,7 @@ type killKind int
 
 const (
 	killAfterRecords killKind = iota // SIGKILL once the ring released so many more records, and a little later
-	killAfterTime                    // SIGKILL a few milliseconds after start: in its start-up, repair, first batch
+	killAfterTime                    // SIGKILL a few milliseconds after start (in its start-up, repair, first batches), or sooner
 	killStalled                      // SIGKILL while it stalls inside a segment write (LOGBUF_FAULTS stall)
 	failWrite                        // a segment write fails (ENOSPC or EIO): it must exit with the error
 	failSync                         // an fsync fails with EIO: likewise
@@ -69,26 +72,30 @@ func killPlan(rng *rand.Rand, sc killScale, fsync string) []killAction {
 	// archived before a file error and in the moments before each kill),
 	// and the last run takes the rest.
 	avg := uint64(sc.records) / 2 / uint64(sc.kills)
+	// Stalls and file errors come after 0..span bytes written (test records
+	// average 520 bytes): together at most a quarter of the stream.
+	span := min(2<<20, sc.records*520/4/(sc.kills/10+sc.failures+1))
+	syncs := max(1, min(4, span>>20)) // a segment is fsynced every MiB at least
 	var plan []killAction
 	for i := range sc.kills {
 		switch {
 		case i%10 == 3:
-			plan = append(plan, killAction{kind: killStalled, faults: fmt.Sprintf("write=%d:stall", rng.IntN(2<<20))})
+			plan = append(plan, killAction{kind: killStalled, faults: fmt.Sprintf("write=%d:stall", rng.IntN(span))})
 		case i%10 == 7:
-			plan = append(plan, killAction{kind: killAfterTime, delay: time.Duration(rng.IntN(30_000)) * time.Microsecond})
+			plan = append(plan, killAction{kind: killAfterTime, delay: time.Duration(rng.IntN(15_000)) * time.Microsecond, records: avg})
 		default:
 			plan = append(plan, killAction{kind: killAfterRecords, records: rng.Uint64N(2*avg + 1),
-				delay: time.Duration(rng.IntN(2000)) * time.Microsecond})
+				delay: time.Duration(rng.IntN(300)) * time.Microsecond})
 		}
 	}
 	for i := range sc.failures {
 		switch {
 		case i%3 == 0:
-			plan = append(plan, killAction{kind: failWrite, faults: fmt.Sprintf("write=%d:enospc", rng.IntN(2<<20)), msg: "no space left on device"})
+			plan = append(plan, killAction{kind: failWrite, faults: fmt.Sprintf("write=%d:enospc", rng.IntN(span)), msg: "no space left on device"})
 		case i%3 == 1 || fsync == "never": // no fsync to fail
-			plan = append(plan, killAction{kind: failWrite, faults: fmt.Sprintf("write=%d:eio", rng.IntN(2<<20)), msg: "input/output error"})
+			plan = append(plan, killAction{kind: failWrite, faults: fmt.Sprintf("write=%d:eio", rng.IntN(span)), msg: "input/output error"})
 		default:
-			plan = append(plan, killAction{kind: failSync, faults: fmt.Sprintf("sync=%d:eio", 1+rng.IntN(4)), msg: "fsync segment"})
+			plan = append(plan, killAction{kind: failSync, faults: fmt.Sprintf("sync=%d:eio", 1+rng.IntN(syncs)), msg: "fsync segment"})
 		}
 	}
 	rng.Shuffle(len(plan), func(i, j int) { plan[i], plan[j] = plan[j], plan[i] })
@@ -152,8 +159,10 @@ func killRun(t *testing.T, sc killScale, fsync string, rng *rand.Rand) {
 				time.Sleep(200 * time.Microsecond)
 			}
 			time.Sleep(a.delay)
-		case killAfterTime:
-			time.Sleep(a.delay)
+		case killAfterTime: // or after avg records, which a fast archiver passes first
+			for end := time.Now().Add(a.delay); time.Now().Before(end) && released() < before+a.records && !p.exited(); {
+				time.Sleep(200 * time.Microsecond)
+			}
 		case killStalled:
 			for !strings.Contains(p.stderr.String(), "logbuf: fault: stalled") && !p.exited() {
 				time.Sleep(time.Millisecond)
