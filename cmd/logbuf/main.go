@@ -1,9 +1,9 @@
 // Command logbuf works with logbuf rings from the shell: it measures the
 // library against the Rust original's workloads and Go channels (bench),
 // makes and inspects ring files (create, stat), writes test records into
-// them (produce), and drains them to stdout (tail) or to an archive of
-// checksummed segments (archive, spec/ARCHIVE.md) that it reads back and
-// checks (replay).
+// them (produce), and drains them to stdout (tail), to an archive of
+// checksummed segments (archive, spec/ARCHIVE.md) or to a NATS JetStream
+// stream (ship), which it reads back and checks (replay).
 //
 // Usage:
 //
@@ -19,9 +19,9 @@
 //	1  failure: an error, printed on stderr (a ring file that cannot be
 //	   opened, a corrupt record, a full disk...)
 //	2  bad usage: an unknown command or flag, a bad flag value
-//	3  replay found the archive not clean: damage, a gap, a duplicate, or
-//	   records the ring released missing (--ring); the records it could
-//	   read were written all the same
+//	3  replay found the archive (or the stream) not clean: damage, a gap,
+//	   a duplicate, or records the ring released missing (--ring); the
+//	   records it could read were written all the same
 package main
 
 import (
@@ -110,8 +110,8 @@ func usage(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "\nRun \"logbuf <command> --help\" for a command's flags.\n"+
-		"Exit status: 0 success, 1 failure, 2 bad usage, 3 replay found the archive\n"+
-		"not clean (damage, a gap, a duplicate).\n")
+		"Exit status: 0 success, 1 failure, 2 bad usage, 3 replay found damage, a gap\n"+
+		"or a duplicate.\n")
 }
 
 // newFlags makes a command's flag set; its usage names the command and what
