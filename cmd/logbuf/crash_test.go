@@ -22,9 +22,10 @@ import (
 // killScale is how hard TestArchiveKilled works, per fsync policy: records
 // from two producers, SIGKILLs of the archiver, and runs with a file error.
 // By default it is the figure, 1,000,000 records and 100 kills
-// (about 25 s for the three policies on the development machine); under
-// -race, where that takes about 2 minutes, a fifth of the records and 40
-// kills unless LOGBUF_STRESS=full; under -short, 100,000 and 10 (fewer
+// (16 to 25 s for the three policies on the development machine, quiet and
+// busy); under -race, where that took 116 s, a fifth of the records and 40
+// kills (24 to 33 s) unless LOGBUF_STRESS=full; under -short, 100,000 and
+// 10 (about 2 s; fewer
 // records leave too few for ten kills to find the archiver at work: it
 // archives a few thousand records in the millisecond the test takes to see
 // its target passed and kill it).
@@ -57,7 +58,7 @@ const (
 
 type killAction struct {
 	kind    killKind
-	records uint64        // killAfterRecords
+	records uint64        // killAfterRecords, killAfterTime
 	delay   time.Duration // before the SIGKILL
 	faults  string        // LOGBUF_FAULTS
 	msg     string        // failWrite, failSync: what the error must say
