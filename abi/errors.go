@@ -25,10 +25,14 @@ type CorruptError struct {
 }
 
 // Error names the field or record, where it is, the value found and the rule.
+// A size ("file size", "region size") has no offset: it is not a field.
 func (e *CorruptError) Error() string {
-	if e.Field == "record" {
+	switch e.Field {
+	case "record":
 		return fmt.Sprintf("logbuf: corrupt record at position %d: header word %#016x: %s",
 			e.Offset, e.Value, e.Reason)
+	case "file size", "region size":
+		return fmt.Sprintf("logbuf: %s is %d bytes: %s", e.Field, e.Value, e.Reason)
 	}
 	return fmt.Sprintf("logbuf: bad region header: %s at offset %#03x is %#x: %s",
 		e.Field, e.Offset, e.Value, e.Reason)

@@ -139,10 +139,24 @@ func publishFile(tmp, path string, overwrite bool) error {
 // A file truncated by another process while it is mapped can still fault on
 // access: that is a property of mmap, and why ring files should be writable
 // only by the parties that share them.
-func OpenFile(path string) (*File, error) {
+func OpenFile(path string) (*File, error) { return openFile(path, false) }
+
+// OpenFileReadOnly maps an existing ring file for reading only (O_RDONLY,
+// PROT_READ, MAP_SHARED) and validates it as OpenFile does. It needs only
+// read permission, so it opens a ring this process may not write, such as
+// another user's ring of mode 0444 or a 0400 one. The Region is for reading
+// its header and records (ring.ReadStats): a producer or consumer made over
+// it faults on its first store.
+func OpenFileReadOnly(path string) (*File, error) { return openFile(path, true) }
+
+func openFile(path string, readOnly bool) (*File, error) {
 	// O_NONBLOCK: a FIFO or device at path must not hang the open; it is
 	// refused below as not a regular file.
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	flags, prot := unix.O_RDWR, unix.PROT_READ|unix.PROT_WRITE
+	if readOnly {
+		flags, prot = unix.O_RDONLY, unix.PROT_READ
+	}
+	fd, err := unix.Open(path, flags|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open ring file", Path: path, Err: err}
 	}
@@ -152,7 +166,7 @@ func OpenFile(path string) (*File, error) {
 		return nil, &fs.PathError{Op: "stat ring file", Path: path, Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, fmt.Errorf("logbuf: open ring file %s: not a regular file (mode %#o)", path, st.Mode)
+		return nil, fmt.Errorf("logbuf: open ring file %s: %s, not a regular file", path, fileType(st.Mode))
 	}
 	size := st.Size
 	if size < HeaderSize {
@@ -162,7 +176,7 @@ func OpenFile(path string) (*File, error) {
 	}
 	// Map no more than the largest valid ring needs.
 	n := min(size, HeaderSize+MaxCapacity)
-	mem, err := mapFile(fd, int(n))
+	mem, err := unix.Mmap(fd, 0, int(n), prot, unix.MAP_SHARED)
 	if err != nil {
 		return nil, &fs.PathError{Op: "map ring file", Path: path, Err: err}
 	}
@@ -172,6 +186,21 @@ func OpenFile(path string) (*File, error) {
 		return nil, fmt.Errorf("logbuf: open ring file %s: %w", path, err)
 	}
 	return &File{path: path, region: r, mem: mem}, nil
+}
+
+// fileType names the type of a file that is not a regular file.
+func fileType(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return "is a directory"
+	case unix.S_IFIFO:
+		return "is a FIFO"
+	case unix.S_IFCHR, unix.S_IFBLK:
+		return "is a device"
+	case unix.S_IFSOCK:
+		return "is a socket"
+	}
+	return fmt.Sprintf("has mode %#o", mode)
 }
 
 // openMapped validates a mapping of a file of size bytes.

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -207,3 +208,64 @@ func poke(t *testing.T, path string, off int64, b ...byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestOpenFileReadOnly: a read-only mapping validates the ring as OpenFile
+// does, sees what writers store, needs only read permission, and cannot be
+// written through.
+func TestOpenFileReadOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ring")
+	f, err := Create(path, 1024, MPSC, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := os.Chmod(path, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	g, err := OpenFileReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	f.Region().Header().Tail.Store(24)
+	if r := g.Region(); r.Capacity() != 1024 || r.Mode() != MPSC || r.ID() != f.Region().ID() || r.Header().Tail.Load() != 24 {
+		t.Fatalf("read-only view: capacity %d, mode %v, tail %d", r.Capacity(), r.Mode(), r.Header().Tail.Load())
+	}
+	if !storeFaults(g.Region()) {
+		t.Fatal("a store through the read-only mapping did not fault")
+	}
+	if storeFaults(f.Region()) {
+		t.Fatal("a store through the writable mapping faulted")
+	}
+
+	// The same checks as OpenFile: a truncated file is refused, with its
+	// size (and no offset: a size is not a header field).
+	truncate(t, path, HeaderSize+512)
+	_, err = OpenFileReadOnly(path)
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.Field != "file size" || !strings.Contains(err.Error(), "file size is 4608 bytes") || strings.Contains(err.Error(), "offset") {
+		t.Fatalf("OpenFileReadOnly of a truncated file: %v", err)
+	}
+	if _, err := OpenFileReadOnly(filepath.Dir(path)); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("OpenFileReadOnly of a directory: %v", err)
+	}
+}
+
+// storeFaults reports whether storing to the region's first data byte
+// faults, putting back what it found otherwise. A plain store, not an
+// atomic one: the race detector's atomics fault where Go cannot recover.
+func storeFaults(r *Region) (faulted bool) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if recover() != nil {
+			faulted = true
+		}
+	}()
+	d := r.Data()
+	storeByte(d, d[0])
+	return false
+}
+
+//go:noinline
+func storeByte(b []byte, v byte) { b[0] = v }

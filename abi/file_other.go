@@ -18,4 +18,10 @@ func OpenFile(path string) (*File, error) {
 	return nil, errNoFiles
 }
 
+// OpenFileReadOnly maps an existing ring file for reading; on this system it
+// always fails.
+func OpenFileReadOnly(path string) (*File, error) {
+	return nil, errNoFiles
+}
+
 func unmap([]byte) error { return errNoFiles }

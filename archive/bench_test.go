@@ -8,18 +8,16 @@ import (
 	"testing"
 
 	"github.com/logbuf/logbuf/drain"
-	"github.com/logbuf/logbuf/internal/segment"
 )
 
-// BenchmarkWrite measures the archive Writer against the writer it
-// replaces (internal/segment, as `logbuf archive` drives it: Append per
-// record, Flush per batch), both with SyncNever and 4 MiB segments, in
-// batches of 1024 records of one size. Each segment is deleted (untimed)
+// BenchmarkWrite measures the archive Writer with SyncNever and 4 MiB
+// segments, in batches of 1024 records of one size. (BENCHMARKS.md compares
+// it with the writer it replaced, internal/segment, measured at commit
+// 3b18d34 before that package was deleted.) Each segment is deleted (untimed)
 // once the writer has moved past it, so that gigabytes of dirty pages do not
 // pile up and the kernel's writeback throttling does not decide the result.
 // LOGBUF_BENCH_DIR names the directory to write under (default: the test's
-// temporary directory; /dev/shm measures the writers' own cost). Compare
-// with benchstat -col /impl over interleaved runs.
+// temporary directory; /dev/shm measures the writer's own cost).
 func BenchmarkWrite(b *testing.B) {
 	const batch = 1024
 	for _, size := range []int{64, 256, 1024} {
@@ -52,30 +50,6 @@ func BenchmarkWrite(b *testing.B) {
 					recs[i].Pos += batch * uint64(8+size)
 					recs[i].Seq += batch
 				}
-				dropPassed(b, &seg, w.Path())
-				b.StartTimer()
-			}
-		})
-		b.Run(fmt.Sprintf("impl=segment/size=%d", size), func(b *testing.B) {
-			w, err := segment.Create(benchDir(b), segment.Options{MaxSize: benchSegment})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer w.Close()
-			var seg string
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for done := 0; done < b.N; done += batch {
-				for _, r := range recs[:min(batch, b.N-done)] {
-					if err := w.Append(r.Data); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := w.Flush(); err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
 				dropPassed(b, &seg, w.Path())
 				b.StartTimer()
 			}

@@ -5,17 +5,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+
+	"github.com/logbuf/logbuf/internal/fault"
 )
 
 // segFile is what the Writer does with a segment file; *os.File is one.
-type segFile interface {
-	io.Writer
-	io.ReaderAt
-	Sync() error
-	Truncate(size int64) error
-	Stat() (fs.FileInfo, error)
-	Close() error
-}
+// It is defined in internal/fault, whose hook wraps it in the tool's
+// fault-injection build (files_unix.go).
+type segFile = fault.File
 
 // fileSystem is the Writer's door to the operating system: osFS
 // (files_unix.go) in use, a wrapper that fails on cue in the tests.

@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/logbuf/logbuf/internal/fault"
 )
 
 // osFS is the operating system, through package os and the few calls of
@@ -23,7 +25,7 @@ func (osFS) openFile(path string) (segFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return f, nil
+	return hooked(path, f), nil
 }
 
 func (osFS) createFile(path string, perm fs.FileMode) (segFile, error) {
@@ -37,7 +39,16 @@ func (osFS) createFile(path string, perm fs.FileMode) (segFile, error) {
 		os.Remove(path)
 		return nil, err
 	}
-	return f, nil
+	return hooked(path, f), nil
+}
+
+// hooked is a segment file as the Writer uses it: f itself, or what the
+// tool's fault-injection build puts in its place (internal/fault).
+func hooked(path string, f *os.File) segFile {
+	if fault.Wrap == nil {
+		return f
+	}
+	return fault.Wrap(path, f)
 }
 
 func (osFS) mkdir(path string, perm fs.FileMode) error {

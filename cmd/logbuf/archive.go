@@ -4,59 +4,75 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
-	"github.com/logbuf/logbuf/internal/segment"
+	"github.com/logbuf/logbuf/abi"
+	"github.com/logbuf/logbuf/archive"
+	"github.com/logbuf/logbuf/drain"
 )
 
 func init() {
 	commandDocs["archive"] = `
-Attaches to the ring file as its consumer and appends every record to segment
-files in --out: each record framed with its length and a CRC-32C, a new
-segment when the open one would pass --segment-size. A record is released
-from the ring only after it was written to the segment (to the kernel), so
-stopping or killing the archiver loses nothing: the next one resumes at the
-first record not released, in a new segment. --fsync says when data is
-forced to disk:
-  never     the kernel writes back when it likes (survives a crash of this
-            process, not of the machine)
-  segment   fsync each segment when it is closed, and the directory when one
-            is created
-  interval  as segment, and the open segment every --fsync-interval
-It ends like tail: producers gone and ring empty (unless --follow), --count,
-or SIGINT/SIGTERM.
-Read an archive back with "logbuf replay DIR".`
+Attaches to the ring file as its consumer and appends its records to segment
+files in --out (format: spec/ARCHIVE.md): each record in a frame with its
+ring position, sequence number and CRC-32C; a new segment at each start and
+when the open one would pass --segment-size. A record leaves the ring only
+after its frame was written (to the kernel), and records the archive holds
+already are not written again: stopping or killing the archiver loses
+nothing and duplicates nothing. The next run repairs a frame a kill left
+torn (and says so on stderr) and goes on after the newest record archived.
+
+--fsync says when segments are forced to disk, and so what a power loss or
+kernel crash may take (a crash of this process alone takes nothing):
+  never    no fsync: records written in the kernel's writeback window
+           (30 s by default) may be lost, in any segment written then
+  segment  fsync each segment as it is closed, the directory when a segment
+           is created, and the open segment when the ring is idle and
+           --fsync-interval has passed since its last fsync: records written
+           to the open segment after its last fsync may be lost (replay then
+           reports a gap)
+  always   as segment, and the open segment before each batch leaves the
+           ring: no record that left the ring is lost
+No mode ever writes a record twice.
+
+Without --follow it ends when every producer has gone and the ring is
+empty; on a ring whose producers have gone already it ends at once, saying
+so. --follow keeps it waiting for new producers until SIGINT or SIGTERM.
+--count ends it after that many records. Segments are created with --perm
+(0600) and new directories likewise (0700), whatever the umask. Read an
+archive back with "logbuf replay DIR".`
 }
 
-// archiveOpts are archive's settings, shared with demo.
+// archiveOpts are an archive run's settings, shared with demo.
 type archiveOpts struct {
 	out      string
-	segSize  int64
-	sync     segment.Sync
-	interval time.Duration
-	count    uint64
-	unblock  time.Duration // --unblock-after
-	progress io.Writer     // progress lines, or nil
-	stderr   io.Writer     // warnings
-	finished func() bool   // nil: producers gone (drainer.finished)
+	writer   archive.WriterOptions
+	drain    drain.Options
+	progress io.Writer // progress lines every second, or nil
+	stderr   io.Writer // repairs, recoveries and notes
 }
 
 func runArchive(e *env, args []string) int {
 	fs := newFlags(e, "archive")
-	var o archiveOpts
-	fs.StringVar(&o.out, "out", "", "archive directory (created if missing; required)")
-	segSize := byteSize(64 << 20)
-	fs.Var(&segSize, "segment-size", "start a new segment when the open one would pass this size")
-	syncFlag := newChoice("segment", "never", "segment", "interval")
-	fs.Var(syncFlag, "fsync", "fsync policy: never, segment or interval")
-	fs.DurationVar(&o.interval, "fsync-interval", time.Second, "period of --fsync interval")
-	fs.Uint64Var(&o.count, "count", 0, "stop after this many records (0: no limit)")
-	fs.DurationVar(&o.unblock, "unblock-after", 0, "recover a claim left uncommitted at head this long by a dead producer (any producer on MPSC); 0: the ring's default, 5s; negative: never")
-	progress := fs.Bool("progress", isTerminal(e.stderr), "print progress to stderr every second (default: when stderr is a terminal)")
-	follow := fs.Bool("follow", false, "keep waiting when every producer has gone, for new ones, until interrupted (for a long-running archiver)")
+	o := archiveOpts{stderr: e.stderr}
+	fs.StringVar(&o.out, "out", "", "archive directory, created if missing (required)")
+	segSize := byteSize(archive.DefaultMaxSize)
+	fs.Var(&segSize, "segment-size", "start a new segment when the open one would pass this\nsize")
+	syncFlag := newChoice("segment", "never", "segment", "always")
+	fs.Var(syncFlag, "fsync", "when to fsync: never, segment, always (see above)")
+	fs.DurationVar(&o.writer.SyncInterval, "fsync-interval", time.Second,
+		"with --fsync segment: fsync the open segment when the ring\nis idle and this long has passed since its last fsync\n(0: never)")
+	perm := fs.String("perm", "0600", "segment file permission bits, octal (directories get x\nwhere r is set)")
+	fs.Uint64Var(&o.drain.Limit, "count", 0, "stop after this many records (0: no limit)")
+	fs.DurationVar(&o.drain.UnblockAfter, "unblock-after", 0, unblockUsage)
+	progress := fs.Bool("progress", isTerminal(e.stderr), "print progress to stderr every second (default: when stderr\nis a terminal)")
+	fs.BoolVar(&o.drain.Follow, "follow", false, "when every producer has gone, wait for new ones until\ninterrupted (a long-running archiver)")
 	pos, st, ok := parse(e, fs, args, 1)
 	if !ok {
 		return st
@@ -64,45 +80,73 @@ func runArchive(e *env, args []string) int {
 	if o.out == "" {
 		return usageError(e, "archive", "--out DIR is required")
 	}
-	if segSize < 64 {
-		return usageError(e, "archive", "--segment-size must be at least 64 bytes")
+	if segSize < 4096 {
+		return usageError(e, "archive", "--segment-size must be at least 4KiB")
 	}
-	if o.interval <= 0 {
-		return usageError(e, "archive", "--fsync-interval must be positive")
+	if o.writer.SyncInterval < 0 {
+		return usageError(e, "archive", "--fsync-interval must not be negative")
 	}
-	o.segSize = int64(segSize)
-	o.sync, _ = segment.ParseSync(syncFlag.value)
+	p, ok := parsePerm(*perm)
+	if !ok {
+		return usageError(e, "archive", "--perm %q is not octal permission bits such as 0600", *perm)
+	}
+	o.writer.Perm = p
+	o.writer.MaxSize = int64(segSize)
+	o.writer.Sync, _ = archive.ParseSync(syncFlag.value)
 	if *progress {
 		o.progress = e.stderr
 	}
-	o.stderr = e.stderr
-	if *follow {
-		o.finished = func() bool { return false }
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	stats, err := archive(ctx, pos[0], o)
+	stats, err := archiveRing(ctx, pos[0], o)
 	if err != nil {
 		return fail(e, "archive", err)
 	}
 	fmt.Fprintf(e.stderr, "archive: %s\n", stats)
+	if stats.End == drain.EndOfStream && stats.WriterStats.Records == 0 {
+		fmt.Fprintf(e.stderr, "archive: every producer of %s has gone and it holds no record to archive; --follow waits for producers\n", pos[0])
+	}
 	return exitOK
 }
 
+// parsePerm reads octal permission bits, 0001..0777 (--perm of create and
+// archive).
+func parsePerm(s string) (fs.FileMode, bool) {
+	p, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || p == 0 || p > 0o777 {
+		return 0, false
+	}
+	return fs.FileMode(p), true
+}
+
+// archiveStats is what an archive run did.
 type archiveStats struct {
-	records, bytes uint64
-	segments       int
-	dir            string
-	elapsed        time.Duration
+	drain.Result
+	archive.WriterStats
+	dir     string
+	elapsed time.Duration
 }
 
 func (s archiveStats) String() string {
-	return fmt.Sprintf("%d records, %d payload bytes into %d new segment(s) in %s (%.1f s, %.1f MB/s)",
-		s.records, s.bytes, s.segments, s.dir, s.elapsed.Seconds(), float64(s.bytes)/max(s.elapsed.Seconds(), 1e-9)/1e6)
+	line := fmt.Sprintf("%d records, %d payload bytes into %d new segment(s) in %s (%.1f s, %.1f MB/s); %s",
+		s.WriterStats.Records, s.WriterStats.Bytes, s.Segments, s.dir, s.elapsed.Seconds(),
+		float64(s.WriterStats.Bytes)/max(s.elapsed.Seconds(), 1e-9)/1e6, endWords[s.End])
+	if skipped := s.Result.Skipped + s.WriterStats.Skipped; skipped > 0 {
+		line += fmt.Sprintf("; %d record(s) the archive held already skipped", skipped)
+	}
+	return line
 }
 
-// archive drains the ring file at path into o.out.
-func archive(ctx context.Context, path string, o archiveOpts) (stats archiveStats, err error) {
+// endWords say why a drain ended, as archive reports it.
+var endWords = map[drain.End]string{
+	drain.EndOfStream: "every producer gone, ring drained",
+	drain.EndLimit:    "--count reached",
+	drain.EndCanceled: "interrupted",
+}
+
+// archiveRing drains the ring file at path into the archive directory
+// o.out until the drain ends (drain.Run); it returns what it did.
+func archiveRing(ctx context.Context, path string, o archiveOpts) (stats archiveStats, err error) {
 	defer guardFaults(&err)()
 	start := time.Now()
 	stats.dir = o.out
@@ -111,57 +155,57 @@ func archive(ctx context.Context, path string, o archiveOpts) (stats archiveStat
 		return stats, err
 	}
 	defer f.Close()
-	w, err := segment.Create(o.out, segment.Options{MaxSize: o.segSize, Sync: o.sync, Interval: o.interval})
+	// Close detaches: records read and not released (a batch the archive
+	// refused) stay in the ring for the next consumer.
+	defer c.Close()
+	w, err := archive.OpenWriter(o.out, &o.writer)
 	if err != nil {
-		return stats, fmt.Errorf("archive directory: %w", err)
-	}
-	lastReport := time.Now()
-	report := func(d *drainer) {
-		if o.progress == nil || time.Since(lastReport) < time.Second {
-			return
-		}
-		lastReport = time.Now()
-		s := takeSnapshot(path, f.Region())
-		fmt.Fprintf(o.progress, "archive: %d records, %.1f MB, segment %s, ring %.1f%% full, %d producer(s) attached\n",
-			d.records, float64(d.bytes)/1e6, w.Path(), s.FillPercent, s.Attached)
-	}
-	d := &drainer{c: c, reg: f.Region(), limit: o.count, finished: o.finished,
-		tick: min(time.Second, o.interval), stuck: stuckReporter(stderrOf(o), "archive")}
-	d.setRecovery(o.unblock)
-	d.sink = func(batch [][]byte) error {
-		for _, b := range batch {
-			if err := w.Append(b); err != nil {
-				return err
-			}
-		}
-		// Flushed (written to the kernel) before the ring releases them.
-		if err := w.Flush(); err != nil {
-			return err
-		}
-		report(d)
-		return nil
-	}
-	d.idle = func() error {
-		report(d)
-		return w.Flush() // for --fsync interval: sync when idle too
-	}
-	if err := d.run(ctx); err != nil {
-		// No c.Close: it would release records that never reached a segment.
-		w.Close()
 		return stats, err
 	}
-	if err := w.Close(); err != nil {
-		return stats, err
+	for _, r := range w.Repairs() {
+		fmt.Fprintf(o.stderr, "logbuf archive: repaired %s\n", strings.TrimPrefix(r.String(), "archive: "))
 	}
-	c.Close()
-	d.leftover(stderrOf(o), "archive", path)
-	stats.records, stats.bytes, stats.segments, stats.elapsed = w.Records, w.Bytes, w.Segments, time.Since(start)
-	return stats, nil
+	sink := &progressSink{Writer: w, path: path, region: f.Region(), out: o.progress}
+	opt := o.drain
+	opt.Stuck = stuckReporter(o.stderr, "archive")
+	opt.Idle = func(drain.Progress) error { sink.report(); return nil }
+	stats.Result, err = drain.Run(ctx, c, sink, opt)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	stats.WriterStats, stats.elapsed = w.Stats(), time.Since(start)
+	return stats, err
 }
 
-func stderrOf(o archiveOpts) io.Writer {
-	if o.stderr != nil {
-		return o.stderr
+// progressSink is the archive Writer (a drain.Sink and drain.Resumer) with
+// a progress line every second, busy or idle.
+type progressSink struct {
+	*archive.Writer
+	path   string
+	region *abi.Region
+	out    io.Writer // nil: no progress
+	last   time.Time
+}
+
+func (s *progressSink) Write(ctx context.Context, b *drain.Batch) error {
+	if err := s.Writer.Write(ctx, b); err != nil {
+		return err
 	}
-	return io.Discard
+	s.report()
+	return nil
+}
+
+func (s *progressSink) report() {
+	if s.out == nil || time.Since(s.last) < time.Second {
+		return
+	}
+	s.last = time.Now()
+	st := s.Writer.Stats()
+	snap := takeSnapshot(s.path, s.region)
+	seg := s.Writer.Path()
+	if seg == "" {
+		seg = "none open"
+	}
+	fmt.Fprintf(s.out, "archive: %d records, %.1f MB, segment %s, ring %.1f%% full, %d producer(s) attached\n",
+		st.Records, float64(st.Bytes)/1e6, seg, snap.FillPercent, snap.Attached)
 }

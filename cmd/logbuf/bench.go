@@ -15,8 +15,9 @@ import (
 
 func init() {
 	commandDocs["bench"] = `
-Runs the Rust original's benchmark workloads (../shared/SEED-FACTS.md) on this
-machine, and the same workloads over Go channels of []byte in the same run:
+Runs the benchmark workloads of the Rust original (nexus-logbuf) on this
+machine, and the same workloads over Go channels of []byte in the same run
+(BENCHMARKS.md has this tool's figures for the development machine):
 
   latency     one goroutine, 64 KiB ring, warm-up then samples, HDR histogram:
               produce (claim+copy+commit), consume (read+release), and the
@@ -26,7 +27,8 @@ machine, and the same workloads over Go channels of []byte in the same run:
   rate        1,000,000 fixed-size messages split over N producers
 
 The table goes to stdout (--json for machines); progress goes to stderr.
-With the defaults it takes about 45 s.`
+With the defaults it takes 30 to 60 s: 31.7 s and 58.4 s measured on the
+development machine (2 vCPUs), quiet and busy.`
 }
 
 func runBench(e *env, args []string) int {
@@ -38,20 +40,20 @@ func runBench(e *env, args []string) int {
 	latRing := byteSize(cfg.LatencyRing)
 	thrRing := byteSize(cfg.ThroughputRing)
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "length of each throughput run")
-	fs.Var(&sizes, "sizes", "latency payload sizes in bytes, comma-separated")
+	fs.Var(&sizes, "sizes", "latency payload sizes in bytes,\ncomma-separated")
 	fs.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "latency iterations run before recording")
 	fs.IntVar(&cfg.Samples, "samples", cfg.Samples, "latency samples recorded per row")
 	fs.Var(&latRing, "latency-ring", "latency ring capacity")
-	fs.DurationVar(&cfg.RowBudget, "row-budget", cfg.RowBudget, "end a latency row early, with fewer samples, after this long (0: never); only a busy machine needs it")
+	fs.DurationVar(&cfg.RowBudget, "row-budget", cfg.RowBudget, "end a latency row early, with fewer samples, after this long\n(0: never; only a busy machine needs it)")
 	fs.Var(&thrRing, "ring", "throughput and message-rate ring capacity")
-	fs.Var(&producers, "producers", "MPSC throughput producer counts, comma-separated (add 4 for the Rust table's last row)")
-	backoff := fs.Bool("backoff", false, "also run MPSC throughput with backoff producers (2^k spins for k < 7, then yield)")
+	fs.Var(&producers, "producers", "MPSC throughput producer counts, comma-separated\n(add 4 for the Rust table's last row)")
+	backoff := fs.Bool("backoff", false, "also run MPSC throughput with backoff producers (2^k spins\nfor k < 7, then yield)")
 	noBatch := fs.Bool("no-batch", false, "skip the SPSC row with a batch consumer (RecvBatch)")
-	fs.IntVar(&cfg.Messages, "messages", cfg.Messages, "message rate: messages in all, split over the producers")
+	fs.IntVar(&cfg.Messages, "messages", cfg.Messages, "message rate: messages in all, split over the\nproducers")
 	fs.IntVar(&cfg.RateSize, "rate-size", cfg.RateSize, "message rate: payload bytes")
 	fs.Var(&rateProducers, "rate-producers", "message rate producer counts, comma-separated")
 	noChan := fs.Bool("no-chan", false, "skip the Go channel baseline")
-	only := fs.String("only", "latency,throughput,rate", "which tables to run, comma-separated")
+	only := fs.String("only", "latency,throughput,rate", "which tables to run,\ncomma-separated")
 	asJSON := fs.Bool("json", false, "write the results as JSON to stdout instead of tables")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	if _, st, ok := parse(e, fs, args, 0); !ok {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strconv"
+	"os"
 
 	"github.com/logbuf/logbuf/abi"
 )
@@ -14,16 +14,18 @@ func init() {
 Creates a ring file: a 4096-byte header and a data area of --capacity bytes
 (rounded up to a power of two, 64 B to 2 GiB), all zero, mapped by every
 process that produces into it or consumes from it. Put it under /dev/shm to
-keep it in memory. The largest record is capacity/8.`
+keep it in memory. The largest record is capacity/8. The file gets --perm
+exactly, whatever the umask. --force replaces an existing ring file (never a
+directory, device, FIFO, socket or symbolic link).`
 }
 
 func runCreate(e *env, args []string) int {
 	flags := newFlags(e, "create")
 	capacity := byteSize(1 << 20)
-	flags.Var(&capacity, "capacity", "data area size in bytes, rounded up to a power of two (64B..2GiB)")
+	flags.Var(&capacity, "capacity", "data area size in bytes, rounded up to a power of two\n(64B..2GiB)")
 	mode := newChoice("", "spsc", "mpsc")
-	flags.Var(mode, "mode", "spsc (one producer) or mpsc (any number of producers); required")
-	force := flags.Bool("force", false, "replace an existing file (processes that map it keep the old ring)")
+	flags.Var(mode, "mode", "spsc (one producer) or mpsc (any number of producers);\nrequired")
+	force := flags.Bool("force", false, "replace an existing regular file (processes that map it\nkeep the old ring)")
 	perm := flags.String("perm", "0600", "file permission bits, octal")
 	pos, st, ok := parse(e, flags, args, 1)
 	if !ok {
@@ -32,8 +34,8 @@ func runCreate(e *env, args []string) int {
 	if mode.value == "" {
 		return usageError(e, "create", "--mode spsc|mpsc is required")
 	}
-	p, err := strconv.ParseUint(*perm, 8, 32)
-	if err != nil || p > 0o777 || p == 0 {
+	p, ok := parsePerm(*perm)
+	if !ok {
 		return usageError(e, "create", "--perm %q is not octal permission bits such as 0600", *perm)
 	}
 	c, err := abi.RoundCapacity(uint64(capacity))
@@ -44,9 +46,18 @@ func runCreate(e *env, args []string) int {
 	if mode.value == "mpsc" {
 		m = abi.MPSC
 	}
-	f, err := abi.Create(pos[0], c, m, &abi.CreateOptions{Perm: fs.FileMode(p), Overwrite: *force})
+	path := pos[0]
+	if *force {
+		// Replacing is a rename over path, which never follows a symbolic
+		// link; but a link, a device or a FIFO there is no ring this
+		// command made, so it is left alone.
+		if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+			return fail(e, "create", fmt.Errorf("%s is %s, not a regular file: --force replaces only a ring file", path, fileKind(st.Mode())))
+		}
+	}
+	f, err := abi.Create(path, c, m, &abi.CreateOptions{Perm: p, Overwrite: *force})
 	if errors.Is(err, fs.ErrExist) {
-		return fail(e, "create", fmt.Errorf("%s exists (--force replaces it)", pos[0]))
+		return fail(e, "create", fmt.Errorf("%s exists (--force replaces it)", path))
 	}
 	if err != nil {
 		return fail(e, "create", err)
@@ -57,6 +68,23 @@ func runCreate(e *env, args []string) int {
 		note = fmt.Sprintf(" (rounded up from %d)", capacity)
 	}
 	fmt.Fprintf(e.stdout, "created %s: %s ring, capacity %d bytes%s, largest record %d bytes\n",
-		pos[0], m, c, note, abi.MaxPayload(c))
+		path, m, c, note, abi.MaxPayload(c))
 	return exitOK
+}
+
+// fileKind names a file type for an error message.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "of type " + m.Type().String()
 }

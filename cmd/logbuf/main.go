@@ -1,16 +1,27 @@
 // Command logbuf works with logbuf rings from the shell: it measures the
 // library against the Rust original's workloads and Go channels (bench),
-// makes and inspects ring files (create, stat), and drains them to stdout
-// (tail) or to an append-only archive of checksummed segments (archive,
-// replay).
+// makes and inspects ring files (create, stat), writes test records into
+// them (produce), and drains them to stdout (tail), to an archive of
+// checksummed segments (archive, spec/ARCHIVE.md) or to a NATS JetStream
+// stream (ship), which it reads back and checks (replay).
 //
 // Usage:
 //
 //	logbuf <command> [flags] [args]
 //
 // Run "logbuf help" for the commands and "logbuf <command> --help" for each
-// one's flags. Exit status: 0 success, 1 failure, 2 bad usage, 3 replay found
-// a damaged segment (the records before the damage were written).
+// one's flags.
+//
+// Exit status:
+//
+//	0  success, and the normal ends of tail and archive: every producer
+//	   gone and the ring drained, --count records, SIGINT or SIGTERM
+//	1  failure: an error, printed on stderr (a ring file that cannot be
+//	   opened, a corrupt record, a full disk...)
+//	2  bad usage: an unknown command or flag, a bad flag value
+//	3  replay found the archive (or the stream) not clean: damage, a gap,
+//	   a duplicate, or records the ring released missing (--ring); the
+//	   records it could read were written all the same
 package main
 
 import (
@@ -56,9 +67,9 @@ func init() {
 		{"tail", "[--format raw|len|hex] FILE", "drain a ring file to stdout", runTail, false},
 		{"archive", "--out DIR [flags] FILE", "drain a ring file into rolling, checksummed segment files", runArchive, false},
 		{"ship", "--nats URL --stream NAME --subject SUBJ [flags] FILE", "drain a ring file into a NATS JetStream stream, each record once", runShip, false},
-		{"replay", "[--format raw|len|hex] DIR | --nats URL --stream NAME", "write an archive's (or a JetStream stream's) records to stdout", runReplay, false},
+		{"replay", "[flags] DIR | --nats URL --stream NAME [flags]", "write an archive's or a stream's records to stdout, checked", runReplay, false},
 		{"demo", "[flags]", "create a ring, run producer processes into it and archive it", runDemo, false},
-		{"produce", "[flags] FILE", "write test records into a ring file (used by demo and tests)", runProduce, true},
+		{"produce", "[--count N] [--id N] FILE", "write test records into a ring file, as one producer", runProduce, false},
 	}
 }
 
@@ -99,7 +110,8 @@ func usage(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "\nRun \"logbuf <command> --help\" for a command's flags.\n"+
-		"Exit status: 0 success, 1 failure, 2 bad usage, 3 replay found damage.\n")
+		"Exit status: 0 success, 1 failure, 2 bad usage, 3 replay found damage, a gap\n"+
+		"or a duplicate.\n")
 }
 
 // newFlags makes a command's flag set; its usage names the command and what

@@ -16,10 +16,12 @@ import (
 
 	"github.com/logbuf/logbuf/abi"
 	"github.com/logbuf/logbuf/internal/bench"
-	"github.com/logbuf/logbuf/internal/segment"
+	"github.com/logbuf/logbuf/internal/testrec"
 )
 
-// The tests build the tool once and run it as a process, as a user would.
+// The tests build the tool once and run it as a process, as a user would. It
+// is built with the tag logbuf_faults, which lets LOGBUF_FAULTS make its
+// archive files fail (faults.go); without that variable it is the tool.
 
 var (
 	buildOnce sync.Once
@@ -44,12 +46,9 @@ func logbufBin(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "logbuf")
-		args := []string{"build", "-o", binPath}
+		args := []string{"build", "-o", binPath, "-tags", strings.Join(append(strings.Fields(buildTags), "logbuf_faults"), ",")}
 		if raceEnabled {
 			args = append(args, "-race")
-		}
-		if buildTags != "" {
-			args = append(args, "-tags", buildTags)
 		}
 		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 		if err != nil {
@@ -77,8 +76,26 @@ func logbuf(t *testing.T, args ...string) result {
 // start runs the tool in the background; wait returns its result.
 func start(t *testing.T, args ...string) (cmd *exec.Cmd, wait func() result) {
 	t.Helper()
-	cmd = exec.Command(logbufBin(t), args...)
-	var stdout, stderr bytes.Buffer
+	p := startEnv(t, nil, args...)
+	return p.cmd, p.wait
+}
+
+// proc is the tool running in the background.
+type proc struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer // readable while it runs
+	// wait waits for the process to exit and returns its result; a kill
+	// is exit code -1.
+	wait func() result
+}
+
+// startEnv runs the tool in the background with env added to the test's
+// environment.
+func startEnv(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(logbufBin(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -90,20 +107,45 @@ func start(t *testing.T, args ...string) (cmd *exec.Cmd, wait func() result) {
 			cmd.Wait()
 		}
 	})
-	return cmd, func() result {
+	return &proc{cmd: cmd, stderr: &stderr, wait: func() result {
 		t.Helper()
-		err := cmd.Wait()
 		done = true
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		r := result{stdout.String(), stderr.String(), code}
-		noPanic(t, r.stderr)
-		return r
+		return finish(t, cmd, &stdout, &stderr)
+	}}
+}
+
+// finish waits for a started cmd and returns what it wrote and its exit
+// status (-1 when killed), failing the test if it crashed.
+func finish(t *testing.T, cmd *exec.Cmd, stdout, stderr fmt.Stringer) result {
+	t.Helper()
+	err := cmd.Wait()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
 	}
+	r := result{stdout.String(), stderr.String(), code}
+	noPanic(t, r.stderr)
+	return r
+}
+
+// syncBuffer is a bytes.Buffer that a process writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func noPanic(t *testing.T, stderr string) {
@@ -126,8 +168,17 @@ func TestUsage(t *testing.T) {
 	want(t, logbuf(t), exitUsage, "", "Usage: logbuf <command>")
 	want(t, logbuf(t, "help"), exitOK, "Commands:", "")
 	want(t, logbuf(t, "nosuch"), exitUsage, "", `unknown command "nosuch"`)
-	for _, c := range []string{"bench", "create", "stat", "tail", "archive", "ship", "replay", "demo", "produce"} {
-		want(t, logbuf(t, c, "--help"), exitOK, "Usage: logbuf "+c, "")
+	for _, c := range []string{"", "bench", "create", "stat", "tail", "archive", "ship", "replay", "demo", "produce"} {
+		r := logbuf(t, strings.Fields("help "+c)...)
+		want(t, r, exitOK, strings.TrimSpace("Usage: logbuf "+c), "")
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if n := columns(line); n > 80 {
+				t.Errorf("logbuf help %s: a line of %d columns, more than a terminal's 80:\n%s", c, n, line)
+			}
+		}
+		if c == "" {
+			continue
+		}
 		want(t, logbuf(t, c, "--no-such-flag"), exitUsage, "", "flag provided but not defined")
 	}
 	want(t, logbuf(t, "help", "tail"), exitOK, "--format", "")
@@ -135,8 +186,25 @@ func TestUsage(t *testing.T) {
 	want(t, logbuf(t, "tail", "a", "b"), exitUsage, "", "want one argument, got 2 (a b)")
 	want(t, logbuf(t, "tail", "--format", "xml", "f"), exitUsage, "", "want one of raw, len, hex")
 	want(t, logbuf(t, "archive", "f"), exitUsage, "", "--out DIR is required")
+	want(t, logbuf(t, "archive", "--out", "d", "--fsync", "interval", "f"), exitUsage, "", "want one of never, segment, always")
+	want(t, logbuf(t, "archive", "--out", "d", "--perm", "0800", "f"), exitUsage, "", `--perm "0800" is not octal`)
+	want(t, logbuf(t, "stat", "--watch", "--count", "-3", "f"), exitUsage, "", "--count must not be negative")
+	want(t, logbuf(t, "produce", "--id", "4294967296", "f"), exitUsage, "", "does not fit in 32 bits")
 	want(t, logbuf(t, "bench", "--sizes", "0"), exitUsage, "", "not a positive integer")
 	want(t, logbuf(t, "bench", "--only", "speed"), exitUsage, "", "unknown table")
+}
+
+// columns is the width of a line on a terminal, tabs stopping every 8.
+func columns(line string) int {
+	n := 0
+	for _, r := range line {
+		if r == '\t' {
+			n += 8 - n%8
+		} else {
+			n++
+		}
+	}
+	return n
 }
 
 func TestCreate(t *testing.T) {
@@ -168,12 +236,13 @@ func createRing(t *testing.T, mode, capacity string) string {
 	return path
 }
 
-// produced returns the records producer id writes with "produce --count n".
-func produced(id uint64, n int) [][]byte {
-	g := newPayloadGen(id, 16, 1024)
+// produced returns the records producer id writes with "produce --count n"
+// into a ring whose records may be 1024 bytes (capacity 8 KiB or more).
+func produced(id uint32, n int) [][]byte {
+	p := testrec.NewProducer(id, 0, 1024)
 	out := make([][]byte, n)
 	for i := range out {
-		out[i] = bytes.Clone(g.next())
+		out[i] = bytes.Clone(p.Next())
 	}
 	return out
 }
@@ -347,7 +416,7 @@ func TestTail(t *testing.T) {
 	if n := strings.Count(r.stdout, "record "); n != 7 {
 		t.Fatalf("hex: %d records, want the 7 left\n%s", n, r.stdout)
 	}
-	want(t, r, exitOK, "00000000  01 00 00 00 00 00 00 00  03 00 00 00 00 00 00 00", "")
+	want(t, r, exitOK, "00000000  01 00 00 00 03 00 00 00  00 00 00 00 ", "") // id 1, seq 3
 }
 
 func TestTailOneConsumer(t *testing.T) {
@@ -394,136 +463,6 @@ func TestTailRecoversStuckClaim(t *testing.T) {
 	want(t, r, exitOK, "", "recovered (skipped)")
 	sameRecords(t, splitLen(t, []byte(r.stdout)), produced(4, 3)[1:])
 	want(t, logbuf(t, "stat", path), exitOK, "unblocks     1", "")
-}
-
-// archiveRun creates an MPSC ring, archives it while producers processes
-// write perProducer records each, and returns the archive directory.
-func archiveRun(t *testing.T, producers, perProducer int, extra ...string) string {
-	t.Helper()
-	path := createRing(t, "mpsc", "64KiB")
-	out := filepath.Join(t.TempDir(), "archive")
-	var waits []func() result
-	for id := range producers {
-		_, w := start(t, "produce", "--count", fmt.Sprint(perProducer), "--id", fmt.Sprint(id), path)
-		waits = append(waits, w)
-	}
-	// The archive ends when every producer that attached has gone: start it
-	// once all have attached (they wait for space meanwhile), or the first
-	// to finish could end it before the last attaches.
-	waitFor(t, path, fmt.Sprintf("producers    %d attached", producers))
-	_, waitArchive := start(t, append([]string{"archive", path, "--out", out}, extra...)...)
-	for _, w := range waits {
-		want(t, w(), exitOK, "", "")
-	}
-	r := waitArchive()
-	want(t, r, exitOK, "", fmt.Sprintf("archive: %d records", producers*perProducer))
-	return out
-}
-
-// byProducer splits records by the producer id in their first 8 bytes.
-func byProducer(t *testing.T, recs [][]byte) map[uint64][][]byte {
-	m := map[uint64][][]byte{}
-	for _, r := range recs {
-		id := binary.LittleEndian.Uint64(r)
-		m[id] = append(m[id], r)
-	}
-	return m
-}
-
-func TestArchiveReplay(t *testing.T) {
-	for _, fsync := range []string{"never", "segment", "interval"} {
-		t.Run(fsync, func(t *testing.T) {
-			out := archiveRun(t, 2, 400, "--segment-size", "16KiB", "--fsync", fsync, "--fsync-interval", "5ms")
-			segs, _ := segment.List(out)
-			if len(segs) < 10 {
-				t.Errorf("%d segments, want rollover every 16 KiB", len(segs))
-			}
-			r := logbuf(t, "replay", "--format", "len", out)
-			want(t, r, exitOK, "", "")
-			got := byProducer(t, splitLen(t, []byte(r.stdout)))
-			if len(got) != 2 {
-				t.Fatalf("records from %d producers, want 2", len(got))
-			}
-			for id := range uint64(2) {
-				sameRecords(t, got[id], produced(id, 400))
-			}
-		})
-	}
-}
-
-func TestArchiveFollow(t *testing.T) {
-	path := createRing(t, "spsc", "64KiB")
-	out := filepath.Join(t.TempDir(), "archive")
-	arch, wait := start(t, "archive", "--follow", "--out", out, path)
-	// Two producers one after the other: with --follow the archive outlives
-	// the first.
-	want(t, logbuf(t, "produce", "--count", "50", "--id", "1", path), exitOK, "", "")
-	waitFor(t, path, "read         50 records")
-	want(t, logbuf(t, "produce", "--count", "50", "--id", "2", path), exitOK, "", "")
-	waitFor(t, path, "read         100 records")
-	arch.Process.Signal(syscall.SIGINT)
-	want(t, wait(), exitOK, "", "archive: 100 records")
-	r := logbuf(t, "replay", "--format", "len", out)
-	sameRecords(t, splitLen(t, []byte(r.stdout)), append(produced(1, 50), produced(2, 50)...))
-}
-
-func TestArchiveAppendsNewSegments(t *testing.T) {
-	path := createRing(t, "spsc", "64KiB")
-	out := filepath.Join(t.TempDir(), "archive")
-	want(t, logbuf(t, "produce", "--count", "20", path), exitOK, "", "")
-	want(t, logbuf(t, "archive", "--count", "5", "--out", out, path), exitOK, "", "archive: 5 records")
-	want(t, logbuf(t, "archive", "--out", out, path), exitOK, "", "archive: 15 records")
-	segs, _ := segment.List(out)
-	if len(segs) != 2 {
-		t.Fatalf("%d segments, want one per run", len(segs))
-	}
-	r := logbuf(t, "replay", "--format", "len", out)
-	sameRecords(t, splitLen(t, []byte(r.stdout)), produced(0, 20))
-}
-
-func TestReplayTruncated(t *testing.T) {
-	out := archiveRun(t, 1, 300, "--segment-size", "8KiB")
-	full := logbuf(t, "replay", "--format", "len", out)
-	all := splitLen(t, []byte(full.stdout))
-	sameRecords(t, all, produced(0, 300))
-
-	segs, _ := segment.List(out)
-	if len(segs) < 4 {
-		t.Fatalf("%d segments", len(segs))
-	}
-	// Cut the third segment in the middle of its fourth record.
-	victim := segs[2]
-	b, _ := os.ReadFile(victim)
-	off := int64(len(segment.Magic))
-	before := 0
-	var frameOffs []int64
-	for off < int64(len(b)) {
-		frameOffs = append(frameOffs, off)
-		off += segment.FrameHeader + int64(binary.LittleEndian.Uint32(b[off:]))
-	}
-	cut := frameOffs[3] + segment.FrameHeader + 5
-	if err := os.Truncate(victim, cut); err != nil {
-		t.Fatal(err)
-	}
-	// Records in segments 1 and 2.
-	for _, s := range segs[:2] {
-		sb, _ := os.ReadFile(s)
-		for o := int64(len(segment.Magic)); o < int64(len(sb)); o += segment.FrameHeader + int64(binary.LittleEndian.Uint32(sb[o:])) {
-			before++
-		}
-	}
-	lost := len(frameOffs) - 3
-
-	r := logbuf(t, "replay", "--format", "len", out)
-	want(t, r, exitDamaged, "", fmt.Sprintf("segment %s: segment cut short at offset %d", filepath.Base(victim), frameOffs[3]))
-	want(t, r, exitDamaged, "", "the records before it were kept")
-	got := splitLen(t, []byte(r.stdout))
-	wantRecs := append(append([][]byte{}, all[:before+3]...), all[before+3+lost:]...)
-	sameRecords(t, got, wantRecs)
-
-	// An empty archive directory and a missing one.
-	want(t, logbuf(t, "replay", t.TempDir()), exitOK, "", "no segments")
-	want(t, logbuf(t, "replay", filepath.Join(out, "nope")), exitFailure, "", "no such file")
 }
 
 func TestBench(t *testing.T) {

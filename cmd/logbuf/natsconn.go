@@ -23,13 +23,13 @@ type natsFlags struct {
 
 func (n *natsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.url, "nats", "", "NATS server URL(s), comma-separated")
-	fs.StringVar(&n.creds, "creds", "", "credentials file (JWT and NKey seed; nats.UserCredentials)")
+	fs.StringVar(&n.creds, "creds", "", "credentials file (JWT and NKey seed;\nnats.UserCredentials)")
 	fs.StringVar(&n.nkey, "nkey", "", "NKey seed file (nats.NkeyOptionFromSeed)")
-	fs.StringVar(&n.token, "token", "", "authentication token (nats.Token); the NATS_TOKEN environment variable keeps it off the command line")
-	fs.StringVar(&n.user, "user", "", "user name (nats.UserInfo); the password comes from --password or NATS_PASSWORD")
+	fs.StringVar(&n.token, "token", "", "authentication token (nats.Token); the NATS_TOKEN\nenvironment variable keeps it off the command line")
+	fs.StringVar(&n.user, "user", "", "user name (nats.UserInfo); the password comes from\n--password or NATS_PASSWORD")
 	fs.StringVar(&n.password, "password", "", "password for --user")
-	fs.StringVar(&n.tls, "tls-ca", "", "PEM file of the CA certificates that sign the server's (nats.RootCAs); turns TLS on")
-	fs.StringVar(&n.tlsCert, "tls-cert", "", "client certificate PEM file, with --tls-key (nats.ClientCert); turns TLS on")
+	fs.StringVar(&n.tls, "tls-ca", "", "PEM file of the CA certificates that sign the server's\n(nats.RootCAs); turns TLS on")
+	fs.StringVar(&n.tlsCert, "tls-cert", "", "client certificate PEM file, with --tls-key\n(nats.ClientCert); turns TLS on")
 	fs.StringVar(&n.tlsKey, "tls-key", "", "client key PEM file, with --tls-cert")
 }
 

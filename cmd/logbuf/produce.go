@@ -2,72 +2,47 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/logbuf/logbuf/abi"
+	"github.com/logbuf/logbuf/internal/testrec"
 	"github.com/logbuf/logbuf/ring"
 )
 
 func init() {
 	commandDocs["produce"] = `
-Writes --count test records into a ring file as one producer, then closes it
-(so tail and archive see the producer leave). Record i of producer --id has a
-length drawn from a generator seeded with the id, and holds the id and i in
-its first 16 bytes: a reader can check that every record arrived, in order.
-On a full ring it waits (ring's blocking Write), and fails if the consumer
-closes or dies meanwhile. demo runs it.`
-}
-
-// payloadGen makes the test records of one producer.
-type payloadGen struct {
-	id, i    uint64
-	rng      uint64
-	min, max int
-	buf      []byte
-}
-
-func newPayloadGen(id uint64, min, max int) *payloadGen {
-	return &payloadGen{id: id, rng: 0x9E3779B97F4A7C15 ^ (id+1)*0xBF58476D1CE4E5B9, min: min, max: max, buf: make([]byte, max)}
-}
-
-// next returns the next record; it is valid until the next call.
-func (g *payloadGen) next() []byte {
-	x := g.rng
-	x ^= x >> 12
-	x ^= x << 25
-	x ^= x >> 27
-	g.rng = x
-	n := g.min + int((x*0x2545F4914F6CDD1D)>>33%uint64(g.max-g.min+1))
-	b := g.buf[:n]
-	for k := range b {
-		b[k] = byte(g.i + uint64(k)*7 + g.id)
-	}
-	if n >= 16 {
-		binary.LittleEndian.PutUint64(b[0:], g.id)
-		binary.LittleEndian.PutUint64(b[8:], g.i)
-	}
-	g.i++
-	return b
+Writes --count test records into a ring file as one producer, then leaves
+(so that tail and archive see the producer go). The records are those of
+spec/TEST-RECORDS.md, which every cross-process test writes: record seq of
+producer --id holds the id, seq, an FNV-1a hash and a fill derived from both,
+and its length (16..1024 bytes, at most the ring's largest record or --max)
+is drawn from a generator seeded with --seed, so a reader can check each
+record byte for byte and tell a lost, repeated or reordered one. On a full
+ring it waits for the consumer, however long it is away; SIGINT or SIGTERM
+stops it.`
 }
 
 func runProduce(e *env, args []string) (status int) {
 	fs := newFlags(e, "produce")
 	count := fs.Uint64("count", 1000, "records to write")
 	id := fs.Uint64("id", 0, "producer id, written into each record")
-	minLen := fs.Int("min", 16, "smallest payload in bytes (16 or more so each record names its producer and number)")
-	maxLen := fs.Int("max", 1024, "largest payload in bytes")
+	seed := fs.Uint64("seed", 0, "seed of the record lengths (0: id+1)")
 	rate := fs.Float64("rate", 0, "records per second (0: as fast as the ring takes them)")
+	maxLen := fs.Int("max", 1024, "longest record, 16..1024: the lengths are those of a ring\nwhose largest record is this (or the ring's, if smaller)")
 	pos, st, ok := parse(e, fs, args, 1)
 	if !ok {
 		return st
 	}
-	if *minLen < 1 || *maxLen < *minLen {
-		return usageError(e, "produce", "want 1 <= --min <= --max")
+	if *id > math.MaxUint32 {
+		return usageError(e, "produce", "--id %d does not fit in 32 bits", *id)
+	}
+	if *maxLen < 16 || *maxLen > 1024 {
+		return usageError(e, "produce", "--max %d: want 16..1024", *maxLen)
 	}
 	var err error
 	defer func() {
@@ -81,10 +56,11 @@ func runProduce(e *env, args []string) (status int) {
 		return exitFailure
 	}
 	defer f.Close()
-	if uint64(*maxLen) > f.Region().MaxPayload() {
-		err = fmt.Errorf("--max %d is larger than the ring's largest record, %d", *maxLen, f.Region().MaxPayload())
+	if mp := f.Region().MaxPayload(); mp < 16 {
+		err = fmt.Errorf("the ring's largest record is %d bytes, under the 16 of a test record (capacity 128 or more)", mp)
 		return exitFailure
 	}
+	recs := testrec.NewProducer(uint32(*id), *seed, min(*maxLen, int(f.Region().MaxPayload())))
 	// Send waits while the ring is full, for a consumer that is slow or
 	// absent; it stops with ring.ErrRingClosed when the consumer closes the
 	// ring for good.
@@ -96,11 +72,10 @@ func runProduce(e *env, args []string) (status int) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	gen := newPayloadGen(*id, *minLen, *maxLen)
 	start := time.Now()
-	for i := range *count {
+	for seq := range *count {
 		if *rate > 0 {
-			if d := time.Until(start.Add(time.Duration(float64(i) / *rate * 1e9))); d > 0 {
+			if d := time.Until(start.Add(time.Duration(float64(seq) / *rate * 1e9))); d > 0 {
 				select {
 				case <-ctx.Done():
 				case <-time.After(d):
@@ -108,15 +83,14 @@ func runProduce(e *env, args []string) (status int) {
 			}
 		}
 		if ctx.Err() != nil {
-			err = fmt.Errorf("interrupted after %d records", i)
+			err = fmt.Errorf("interrupted after %d records", seq)
 			return exitFailure
 		}
-		b := gen.next()
-		if err = p.Send(ctx, b); err != nil {
+		if err = p.Send(ctx, recs.Next()); err != nil {
 			if ctx.Err() != nil {
-				err = fmt.Errorf("interrupted after %d records", i)
+				err = fmt.Errorf("interrupted after %d records", seq)
 			} else {
-				err = fmt.Errorf("after %d records: %w", i, err)
+				err = fmt.Errorf("after %d records: %w", seq, err)
 			}
 			return exitFailure
 		}

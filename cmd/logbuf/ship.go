@@ -72,25 +72,25 @@ func runShip(e *env, args []string) int {
 	o.conn.register(fs)
 	fs.StringVar(&o.stream, "stream", "", "JetStream stream that holds --subject (required)")
 	fs.StringVar(&o.subject, "subject", "", "subject to publish the records on (required)")
-	fs.BoolVar(&o.create, "create-stream", false, "create the stream if it does not exist (file storage, holding --stream-subject)")
-	fs.StringVar(&o.streamSubject, "stream-subject", "", "with --create-stream: the subjects the stream holds, wildcards allowed (default --subject; for a fleet whose hosts publish on logs.HOST: 'logs.>')")
-	fs.IntVar(&o.replicas, "replicas", 1, "with --create-stream: replicas of the stream in a JetStream cluster")
-	fs.DurationVar(&o.maxAge, "max-age", 0, "with --create-stream: drop messages older than this (0: keep them)")
-	fs.DurationVar(&o.dupWindow, "dup-window", 2*time.Minute, "with --create-stream: the stream's duplicate window; a shipper restarted within it stores no record twice")
-	fs.BoolVar(&o.headers, "headers", true, "add "+ship.HeaderHost+" (this host's name) and "+ship.HeaderRing+" (the ring file's path) headers to every message")
-	fs.BoolVar(&o.seqHeader, "seq-header", false, "add "+ship.HeaderSeq+" (the record's ring sequence number) to every message, so replay can count missing records; costs server time")
-	fs.IntVar(&o.batch, "batch", 4096, "records per batch: a batch is released when all its records are acknowledged")
+	fs.BoolVar(&o.create, "create-stream", false, "create the stream if it does not exist (file storage,\nholding --stream-subject)")
+	fs.StringVar(&o.streamSubject, "stream-subject", "", "with --create-stream: the subjects the stream holds,\nwildcards allowed (default --subject; for a fleet whose\nhosts publish on logs.HOST: 'logs.>')")
+	fs.IntVar(&o.replicas, "replicas", 1, "with --create-stream: replicas of the stream in a\nJetStream cluster")
+	fs.DurationVar(&o.maxAge, "max-age", 0, "with --create-stream: drop messages older than this\n(0: keep them)")
+	fs.DurationVar(&o.dupWindow, "dup-window", 2*time.Minute, "with --create-stream: the stream's duplicate window; a\nshipper restarted within it stores no record twice")
+	fs.BoolVar(&o.headers, "headers", true, "add "+ship.HeaderHost+" (this host's name) and "+ship.HeaderRing+" (the ring\nfile's path) headers to every message")
+	fs.BoolVar(&o.seqHeader, "seq-header", false, "add "+ship.HeaderSeq+" (the record's ring sequence number) to every\nmessage, so replay can count missing records; costs\nserver time")
+	fs.IntVar(&o.batch, "batch", 4096, "records per batch: a batch is released when all its records\nare acknowledged")
 	batchBytes := byteSize(4 << 20)
 	fs.Var(&batchBytes, "batch-bytes", "payload bytes per batch at most")
 	fs.IntVar(&o.inFlight, "max-in-flight", 4096, "publishes awaiting their ack at once")
-	fs.DurationVar(&o.ackTimeout, "ack-timeout", 5*time.Second, "wait this long for acks before publishing the unacknowledged records again")
+	fs.DurationVar(&o.ackTimeout, "ack-timeout", 5*time.Second, "wait this long for acks before publishing the unacknowledged\nrecords again")
 	fs.DurationVar(&o.backoff, "max-backoff", 5*time.Second, "longest wait between two attempts while the server is away")
 	tooLarge := newChoice("stop", "stop", "skip")
-	fs.Var(tooLarge, "too-large", "a record larger than the server accepts: stop (exit, record kept in the ring) or skip (report, count, go on)")
+	fs.Var(tooLarge, "too-large", "a record larger than the server accepts: stop (exit,\nrecord kept in the ring) or skip (report, count, go on)")
 	fs.Uint64Var(&o.count, "count", 0, "stop after this many records (0: no limit)")
-	fs.DurationVar(&o.unblock, "unblock-after", 0, "recover a claim left uncommitted at head this long by a dead producer; 0: the ring's default, 5s; negative: never")
-	progress := fs.Bool("progress", isTerminal(e.stderr), "print progress to stderr every second (default: when stderr is a terminal)")
-	fs.BoolVar(&o.follow, "follow", false, "keep waiting when every producer has gone, for new ones, until interrupted (for a long-running shipper)")
+	fs.DurationVar(&o.unblock, "unblock-after", 0, unblockUsage)
+	progress := fs.Bool("progress", isTerminal(e.stderr), "print progress to stderr every second (default: when stderr\nis a terminal)")
+	fs.BoolVar(&o.follow, "follow", false, "when every producer has gone, wait for new ones until\ninterrupted (a long-running shipper)")
 	pos, st, ok := parse(e, fs, args, 1)
 	if !ok {
 		return st
@@ -231,9 +231,6 @@ func drainToSink(ctx context.Context, path string, sink *ship.Sink, o shipOpts) 
 	})
 	// Records not acknowledged stay in the ring for the next shipper.
 	c.Close()
-	if err == nil && res.End == drain.EndOfStream {
-		warnLeftover(o.stderr, "ship", path, f.Region())
-	}
 	return res.End, err
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/logbuf/logbuf/abi"
 	"github.com/logbuf/logbuf/internal/natstest"
+	"github.com/logbuf/logbuf/internal/testrec"
 	"github.com/logbuf/logbuf/ring"
 )
 
@@ -31,8 +30,8 @@ func shipRecords(t *testing.T) int {
 	return natstest.Records(t, 1_000_000, 50_000, 20_000, raceEnabled)
 }
 
-// Record lengths of the ship tests' producers: small, so that a million
-// records stay a quick test.
+// Record lengths of the ship tests' producers (produce --max): 16..64
+// bytes, small, so that a million records stay a quick test.
 const shipMin, shipMax = 16, 64
 
 // shipRig is a server, a stream, a ring and two producers writing into it.
@@ -62,7 +61,7 @@ func newShipRig(t *testing.T, total int, maxCapacity int) *shipRig {
 	natstest.CreateStream(t, r.js, "LOGS", "logs.test", nil)
 	for id := range 2 {
 		_, w := start(t, "produce", "--count", fmt.Sprint(r.perProducer), "--id", fmt.Sprint(id),
-			"--min", fmt.Sprint(shipMin), "--max", fmt.Sprint(shipMax), r.ring)
+			"--max", fmt.Sprint(shipMax), r.ring)
 		r.producers = append(r.producers, w)
 	}
 	// The shipper ends when every producer that attached has gone: start
@@ -109,32 +108,24 @@ func (r *shipRig) waitReleased(t *testing.T, n uint64) {
 // both producers exactly once, byte for byte, each producer's in order.
 func (r *shipRig) check(t *testing.T) {
 	t.Helper()
-	gens := []*payloadGen{newPayloadGen(0, shipMin, shipMax), newPayloadGen(1, shipMin, shipMax)}
+	chk := testrec.NewChecker()
+	for id := range uint32(2) {
+		chk.Gens[id] = testrec.NewGen(uint64(id)+1, shipMax) // produce's default seed, --max shipMax
+	}
 	bad := 0
 	got := natstest.ReadStream(t, r.js, "LOGS", func(n uint64, m jetstream.Msg) {
-		d := m.Data()
-		if len(d) < 16 || binary.LittleEndian.Uint64(d) > 1 {
-			t.Fatalf("message %d: %q is no record of producer 0 or 1", n, d)
-		}
-		g := gens[binary.LittleEndian.Uint64(d)]
-		if i := binary.LittleEndian.Uint64(d[8:]); i != g.i {
+		if err := chk.Check(m.Data()); err != nil {
 			if bad++; bad <= 10 {
-				t.Errorf("message %d: producer %d record %d, want record %d (a duplicate, a loss or out of order)", n, g.id, i, g.i)
-			}
-			return
-		}
-		if want := g.next(); !bytes.Equal(d, want) {
-			if bad++; bad <= 10 {
-				t.Errorf("message %d: producer %d record %d differs from what it wrote", n, g.id, g.i-1)
+				t.Errorf("message %d: %v", n, err)
 			}
 		}
 	})
 	if want := uint64(2 * r.perProducer); got != want {
 		t.Errorf("stream holds %d messages, want %d", got, want)
 	}
-	for _, g := range gens {
-		if g.i != uint64(r.perProducer) {
-			t.Errorf("producer %d: %d records in the stream in order, want %d", g.id, g.i, r.perProducer)
+	for id := range uint32(2) {
+		if n := chk.Next[id]; n != uint64(r.perProducer) {
+			t.Errorf("producer %d: %d records in the stream in order, want %d", id, n, r.perProducer)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/logbuf/logbuf/abi"
 	"github.com/logbuf/logbuf/ring"
 )
@@ -42,9 +44,13 @@ type lag struct {
 
 // headWord is the record header word at head: what the consumer waits on.
 type headWord struct {
-	Kind  string `json:"kind"`
+	Kind  string `json:"kind"` // a kind's name, or "invalid"
+	Word  uint64 `json:"word"`
 	Len   uint32 `json:"len"`
 	Owner uint8  `json:"owner,omitempty"` // slot index + 1 of a CLAIMED stamp
+	// Problem says why an invalid word is: the consumer stops there with
+	// a corrupt-record error.
+	Problem string `json:"problem,omitempty"`
 }
 
 // party is a party record as stat shows it. Whether its holder lives is
@@ -116,15 +122,30 @@ func takeSnapshot(path string, r *abi.Region) snapshot {
 	} else {
 		s.FillPercent = 100 * float64(st.Used) / float64(st.Capacity)
 		w, _ := ring.HeadWord(r)
-		s.AtHead = headWord{Kind: w.Kind().String(), Len: w.Len()}
-		if !w.Valid() {
-			s.AtHead.Kind = "invalid"
-		} else if w.Kind() == abi.KindClaimed {
-			s.AtHead.Owner = w.Owner()
-		}
+		s.AtHead = readHeadWord(w, r.MaxPayload())
 	}
 	for _, p := range st.Entries {
 		s.Producers = append(s.Producers, toParty(p))
 	}
 	return s
+}
+
+// readHeadWord decodes the word at head. A word that is not well formed, or
+// a record whose length the consumer refuses (spec section 7.1), is shown
+// as invalid rather than as a record.
+func readHeadWord(w abi.Word, maxPayload uint64) headWord {
+	h := headWord{Kind: w.Kind().String(), Word: uint64(w), Len: w.Len()}
+	k := w.Kind()
+	switch {
+	case !w.Valid():
+		h.Problem = "unknown kind, or lap/owner bits outside a CLAIMED stamp"
+	case (k == abi.KindCommitted || k == abi.KindClaimed) && (w.Len() == 0 || uint64(w.Len()) > maxPayload):
+		h.Problem = fmt.Sprintf("%s with payload length %d, not in [1, %d]", k, w.Len(), maxPayload)
+	case k == abi.KindClaimed:
+		h.Owner = w.Owner()
+	}
+	if h.Problem != "" {
+		h.Kind = "invalid"
+	}
+	return h
 }

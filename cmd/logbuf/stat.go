@@ -17,19 +17,20 @@ import (
 
 func init() {
 	commandDocs["stat"] = `
-Reads a ring file's header without disturbing the ring (atomic loads only,
-nothing written): capacity, mode, head, tail and fill level, the record header
-word the consumer waits on, the consumer and each producer with its liveness
-(by pid and start time, spec section 8), and the counters. With --watch it
-refreshes every --interval until SIGINT, adding read and write rates; with
---json it writes one JSON object per refresh.`
+Shows a ring file's capacity, mode, head, tail and fill level, the record
+header word the consumer waits on, the consumer and each producer with its
+liveness (by pid and start time, spec section 8), and the counters. It maps
+the file read-only and writes nothing, so it never disturbs the ring, and
+read permission is enough (another user's ring of mode 0444, say). With
+--watch it refreshes every --interval until SIGINT, adding read and write
+rates; with --json it writes one JSON object per refresh.`
 }
 
 func runStat(e *env, args []string) (status int) {
 	fs := newFlags(e, "stat")
 	watch := fs.Bool("watch", false, "refresh every --interval until interrupted")
 	interval := fs.Duration("interval", time.Second, "refresh period with --watch")
-	count := fs.Int("count", 0, "with --watch, stop after this many reports (0: until interrupted)")
+	count := fs.Int("count", 0, "with --watch, stop after this many reports (0: until\ninterrupted)")
 	asJSON := fs.Bool("json", false, "write JSON (one object per line with --watch)")
 	pos, st, ok := parse(e, fs, args, 1)
 	if !ok {
@@ -38,6 +39,9 @@ func runStat(e *env, args []string) (status int) {
 	if *interval <= 0 {
 		return usageError(e, "stat", "--interval must be positive")
 	}
+	if *count < 0 {
+		return usageError(e, "stat", "--count must not be negative")
+	}
 	var err error
 	defer func() {
 		if err != nil {
@@ -45,7 +49,7 @@ func runStat(e *env, args []string) (status int) {
 		}
 	}()
 	defer guardFaults(&err)()
-	f, err := abi.OpenFile(pos[0])
+	f, err := abi.OpenFileReadOnly(pos[0])
 	if err != nil {
 		return exitFailure
 	}
@@ -98,6 +102,8 @@ func writeSnapshot(w io.Writer, s *snapshot, prev *snapshot, dt time.Duration, w
 		p("fill", "%d of %d bytes (%.1f%%), %d free", s.Used, s.Capacity, s.FillPercent, s.Free)
 		at := s.AtHead.Kind
 		switch s.AtHead.Kind {
+		case "invalid":
+			at = fmt.Sprintf("INVALID word %#016x: %s", s.AtHead.Word, s.AtHead.Problem)
 		case "EMPTY":
 			if s.Used == 0 {
 				at += " (ring empty)"

@@ -5,16 +5,20 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/logbuf/logbuf/drain"
 )
 
 func init() {
 	commandDocs["tail"] = `
 Attaches to the ring file as its consumer and writes every record to stdout,
-waiting for more when the ring is empty (parked on the ring's futex word). It ends when the producers have come
-and gone and the ring is empty (unless --follow), after --count records, or on
-SIGINT/SIGTERM; all three exit 0. Producers that attach after the last one
-left are not waited for without --follow: start tail after them, or use it. A record is released from the ring only after it was
-written to stdout.
+waiting for more when the ring is empty (parked on the ring's futex word). A
+record leaves the ring only after it was written to stdout.
+
+It ends, with status 0, when every producer has gone and the ring is empty
+(at once on a ring whose producers have gone already), after --count
+records, or on SIGINT or SIGTERM. With --follow it waits for new producers
+instead of ending when the last one leaves.
 
 ` + formatHelp
 }
@@ -23,9 +27,10 @@ func runTail(e *env, args []string) (status int) {
 	fs := newFlags(e, "tail")
 	format := newChoice("raw", formats...)
 	fs.Var(format, "format", "output format: raw, len or hex")
-	count := fs.Uint64("count", 0, "stop after this many records (0: no limit)")
-	unblock := fs.Duration("unblock-after", 0, "recover a claim left uncommitted at head this long by a dead producer (any producer on MPSC); 0: the ring's default, 5s; negative: never")
-	follow := fs.Bool("follow", false, "keep waiting when every producer has gone, for new ones, until interrupted")
+	var opt drain.Options
+	fs.Uint64Var(&opt.Limit, "count", 0, "stop after this many records (0: no limit)")
+	fs.DurationVar(&opt.UnblockAfter, "unblock-after", 0, unblockUsage)
+	fs.BoolVar(&opt.Follow, "follow", false, "when every producer has gone, wait for new ones until\ninterrupted")
 	pos, st, ok := parse(e, fs, args, 1)
 	if !ok {
 		return st
@@ -45,27 +50,25 @@ func runTail(e *env, args []string) (status int) {
 		return exitFailure
 	}
 	defer f.Close()
-	out := newRecordWriter(e.stdout, format.value)
-	d := &drainer{
-		c: c, reg: f.Region(), limit: *count, stuck: stuckReporter(e.stderr, "tail"),
-		sink: func(batch [][]byte) error {
-			for _, b := range batch {
-				out.write(b)
-			}
-			return out.flush()
-		},
-		idle: func() error { return nil },
-	}
-	if *follow {
-		d.finished = func() bool { return false }
-	}
-	d.setRecovery(*unblock)
-	if err = d.run(ctx); err != nil {
-		// Records read but not written stay in the ring: no Close, which
-		// would release them. The next consumer resumes at them.
+	// Close detaches: records read but not written stay in the ring for
+	// the next consumer.
+	defer c.Close()
+	opt.Stuck = stuckReporter(e.stderr, "tail")
+	if _, err = drain.Run(ctx, c, stdoutSink{newRecordWriter(e.stdout, format.value)}, opt); err != nil {
 		return exitFailure
 	}
-	c.Close()
-	d.leftover(e.stderr, "tail", pos[0])
 	return exitOK
 }
+
+// stdoutSink writes each batch to stdout, flushed (to the kernel) before
+// the drain releases it from the ring.
+type stdoutSink struct{ out *recordWriter }
+
+func (s stdoutSink) Write(_ context.Context, b *drain.Batch) error {
+	for _, r := range b.Records {
+		s.out.write(r.Data)
+	}
+	return s.out.flush()
+}
+
+func (s stdoutSink) Flush() error { return nil }
