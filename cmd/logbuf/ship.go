@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/logbuf/logbuf/drain"
+	"github.com/logbuf/logbuf/ring"
 	"github.com/logbuf/logbuf/ship"
 )
 
@@ -219,9 +220,12 @@ func drainToSink(ctx context.Context, path string, sink *ship.Sink, o shipOpts) 
 					return
 				case <-t.C:
 				}
-				s, r := sink.Stats(), takeSnapshot(path, f.Region())
+				// ring.ReadStats, not a snapshot: the word at head, which a
+				// snapshot reads, races with the drain's zeroing here.
+				s, st := sink.Stats(), ring.ReadStats(f.Region())
+				l := lagOf(st)
 				fmt.Fprintf(o.progress, "ship: %d records, %.1f MB stored; lag %d records, %.1f MB (ring %.1f%% full); %d retries, %d skipped; %d producer(s) attached\n",
-					s.Records, float64(s.Bytes)/1e6, r.Lag.Records, float64(r.Lag.Bytes)/1e6, r.FillPercent, s.Retries, s.Skipped, r.Attached)
+					s.Records, float64(s.Bytes)/1e6, l.Records, float64(l.Bytes)/1e6, 100*float64(min(st.Used, st.Capacity))/float64(st.Capacity), s.Retries, s.Skipped, st.Producers)
 			}
 		}()
 	}

@@ -110,12 +110,7 @@ func takeSnapshot(path string, r *abi.Region) snapshot {
 		},
 		Consumer: toParty(st.ConsumerParty),
 	}
-	if st.RecordsWritten > st.RecordsRead {
-		s.Lag.Records = st.RecordsWritten - st.RecordsRead
-	}
-	if st.BytesWritten > st.BytesRead {
-		s.Lag.Bytes = st.BytesWritten - st.BytesRead
-	}
+	s.Lag = lagOf(st)
 	s.Consumer.Parked = r.Header().ConsumerWait.Load() != 0
 	if st.Used > st.Capacity || st.Head%abi.WordSize != 0 {
 		s.Inconsistent = true
@@ -148,4 +143,17 @@ func readHeadWord(w abi.Word, maxPayload uint64) headWord {
 		h.Kind = "invalid"
 	}
 	return h
+}
+
+// lagOf is what producers wrote and the consumer has not released (the
+// written counts lag, so it is never below 0).
+func lagOf(st ring.Stats) lag {
+	var l lag
+	if st.RecordsWritten > st.RecordsRead {
+		l.Records = st.RecordsWritten - st.RecordsRead
+	}
+	if st.BytesWritten > st.BytesRead {
+		l.Bytes = st.BytesWritten - st.BytesRead
+	}
+	return l
 }
