@@ -1,7 +1,6 @@
 package abi
 
 import (
-	"crypto/rand"
 	"fmt"
 	"io/fs"
 	"sync"
@@ -66,17 +65,4 @@ func (f *File) Close() error {
 		return fmt.Errorf("logbuf: unmap ring file %s: %w", f.path, err)
 	}
 	return nil
-}
-
-// writeIdentity writes the identity fields of a region header whose bytes are
-// all zero (spec section 10, "Create"), with a fresh random ring id.
-func writeIdentity(h *Header, capacity uint64, mode Mode) {
-	h.Magic = Magic
-	h.Version = Version
-	h.HeaderSize = HeaderSize
-	h.Capacity = capacity
-	h.Flags = uint32(mode)
-	h.LineSize = LineSize
-	h.ProducerSlots = ProducerSlots
-	rand.Read(h.RingID[:]) // never fails (crypto/rand, Go 1.24 and later)
 }

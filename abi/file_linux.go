@@ -225,10 +225,3 @@ func fileSizeError(size, capacity uint64) error {
 		Reason: fmt.Sprintf("the header says capacity %d, so the file needs %d bytes: truncated",
 			capacity, HeaderSize+capacity)}
 }
-
-// mapFile maps the first n bytes of the file fd, shared and writable.
-func mapFile(fd, n int) ([]byte, error) {
-	return unix.Mmap(fd, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-}
-
-func unmap(mem []byte) error { return unix.Munmap(mem) }

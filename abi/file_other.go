@@ -23,5 +23,3 @@ func OpenFile(path string) (*File, error) {
 func OpenFileReadOnly(path string) (*File, error) {
 	return nil, errNoFiles
 }
-
-func unmap([]byte) error { return errNoFiles }

@@ -1,6 +1,7 @@
 package abi
 
 import (
+	"crypto/rand"
 	"fmt"
 	"math/bits"
 	"sync/atomic"
@@ -182,4 +183,17 @@ func (r *Region) ID() RingID { return r.id }
 // off must be a multiple of 8 below Capacity.
 func (r *Region) WordAt(off uint64) *atomic.Uint64 {
 	return (*atomic.Uint64)(unsafe.Pointer(&r.data[off]))
+}
+
+// writeIdentity writes the identity fields of a region header whose bytes are
+// all zero (spec section 10, "Create"), with a fresh random ring id.
+func writeIdentity(h *Header, capacity uint64, mode Mode) {
+	h.Magic = Magic
+	h.Version = Version
+	h.HeaderSize = HeaderSize
+	h.Capacity = capacity
+	h.Flags = uint32(mode)
+	h.LineSize = LineSize
+	h.ProducerSlots = ProducerSlots
+	rand.Read(h.RingID[:]) // never fails (crypto/rand, Go 1.24 and later)
 }

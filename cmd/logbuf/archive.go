@@ -18,7 +18,7 @@ import (
 )
 
 func init() {
-	commandDocs["archive"] = `
+	register(command{name: "archive", args: "--out DIR [flags] FILE", summary: "drain a ring file into rolling, checksummed segment files", run: runArchive, doc: `
 Attaches to the ring file as its consumer and appends its records to segment
 files in --out (format: spec/ARCHIVE.md): each record in a frame with its
 ring position, sequence number and CRC-32C; a new segment at each start and
@@ -46,7 +46,7 @@ empty; on a ring whose producers have gone already it ends at once, saying
 so. --follow keeps it waiting for new producers until SIGINT or SIGTERM.
 --count ends it after that many records. Segments are created with --perm
 (0600) and new directories likewise (0700), whatever the umask. Read an
-archive back with "logbuf replay DIR".`
+archive back with "logbuf replay DIR".`})
 }
 
 // archiveOpts are an archive run's settings, shared with demo.
@@ -102,7 +102,7 @@ func runArchive(e *env, args []string) int {
 	if err != nil {
 		return fail(e, "archive", err)
 	}
-	fmt.Fprintf(e.stderr, "archive: %s\n", stats)
+	fmt.Fprintf(e.stderr, "archive: %s\n", stats.doneLine())
 	if stats.End == drain.EndOfStream && stats.WriterStats.Records == 0 {
 		fmt.Fprintf(e.stderr, "archive: every producer of %s has gone and it holds no record to archive; --follow waits for producers\n", pos[0])
 	}
@@ -127,7 +127,8 @@ type archiveStats struct {
 	elapsed time.Duration
 }
 
-func (s archiveStats) String() string {
+// doneLine is the line archive ends with.
+func (s archiveStats) doneLine() string {
 	line := fmt.Sprintf("%d records, %d payload bytes into %d new segment(s) in %s (%.1f s, %.1f MB/s); %s",
 		s.WriterStats.Records, s.WriterStats.Bytes, s.Segments, s.dir, s.elapsed.Seconds(),
 		float64(s.WriterStats.Bytes)/max(s.elapsed.Seconds(), 1e-9)/1e6, endWords[s.End])

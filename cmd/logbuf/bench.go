@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -14,7 +13,7 @@ import (
 )
 
 func init() {
-	commandDocs["bench"] = `
+	register(command{name: "bench", args: "[flags]", summary: "measure rings against the Rust original's workloads and Go channels", run: runBench, doc: `
 Runs the benchmark workloads of the Rust original (nexus-logbuf) on this
 machine, and the same workloads over Go channels of []byte in the same run
 (BENCHMARKS.md has this tool's figures for the development machine):
@@ -28,7 +27,7 @@ machine, and the same workloads over Go channels of []byte in the same run
 
 The table goes to stdout (--json for machines); progress goes to stderr.
 With the defaults it takes 30 to 60 s: 31.7 s and 58.4 s measured on the
-development machine (2 vCPUs), quiet and busy.`
+development machine (2 vCPUs), quiet and busy.`})
 }
 
 func runBench(e *env, args []string) int {
@@ -152,16 +151,6 @@ func showProgress(w io.Writer, pr *bench.Progress) (stop func()) {
 		}
 	}()
 	return func() { close(done); wg.Wait() }
-}
-
-// isTerminal reports whether w is a character device, such as a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func writeTables(w io.Writer, command string, r *bench.Results) {

@@ -10,13 +10,13 @@ import (
 )
 
 func init() {
-	commandDocs["create"] = `
+	register(command{name: "create", args: "--capacity N --mode spsc|mpsc [--force] FILE", summary: "create a ring file", run: runCreate, doc: `
 Creates a ring file: a 4096-byte header and a data area of --capacity bytes
 (rounded up to a power of two, 64 B to 2 GiB), all zero, mapped by every
 process that produces into it or consumes from it. Put it under /dev/shm to
 keep it in memory. The largest record is capacity/8. The file gets --perm
 exactly, whatever the umask. --force replaces an existing ring file (never a
-directory, device, FIFO, socket or symbolic link).`
+directory, device, FIFO, socket or symbolic link).`})
 }
 
 func runCreate(e *env, args []string) int {

@@ -21,13 +21,13 @@ import (
 )
 
 func init() {
-	commandDocs["demo"] = `
+	register(command{name: "demo", args: "[flags]", summary: "create a ring, run producer processes into it and archive it", run: runDemo, doc: `
 The library's main job in one command: creates an MPSC ring file (under
 /dev/shm when there is one), starts --producers producer processes ("logbuf
 produce") that write --records test records each into it, archives the ring
 into segment files while they run, printing progress, and finally reads the
 archive back and checks that every record arrived exactly once, byte for
-byte, in each producer's order.`
+byte, in each producer's order.`})
 }
 
 func runDemo(e *env, args []string) int {
@@ -106,7 +106,7 @@ func runDemo(e *env, args []string) int {
 	if err != nil {
 		return fail(e, "demo", err)
 	}
-	fmt.Fprintf(e.stderr, "demo: archived %s\n", stats)
+	fmt.Fprintf(e.stderr, "demo: archived %s\n", stats.doneLine())
 	if ctx.Err() != nil {
 		fmt.Fprintf(e.stderr, "demo: interrupted\n")
 		return exitFailure

@@ -55,23 +55,17 @@ type command struct {
 	summary string
 	run     func(e *env, args []string) int
 	hidden  bool
+	doc     string // the longer description --help shows
 }
 
-var commands []command
+// commands are the tool's commands by name; each command's file registers
+// its own in an init function, so this file names none of them.
+var commands = map[string]command{}
 
-func init() {
-	commands = []command{
-		{"bench", "[flags]", "measure rings against the Rust original's workloads and Go channels", runBench, false},
-		{"create", "--capacity N --mode spsc|mpsc [--force] FILE", "create a ring file", runCreate, false},
-		{"stat", "[--watch] [--json] FILE", "show a ring file's positions, producers and counters", runStat, false},
-		{"tail", "[--format raw|len|hex] FILE", "drain a ring file to stdout", runTail, false},
-		{"archive", "--out DIR [flags] FILE", "drain a ring file into rolling, checksummed segment files", runArchive, false},
-		{"ship", "--nats URL --stream NAME --subject SUBJ [flags] FILE", "drain a ring file into a NATS JetStream stream, each record once", runShip, false},
-		{"replay", "[flags] DIR | --nats URL --stream NAME [flags]", "write an archive's or a stream's records to stdout, checked", runReplay, false},
-		{"demo", "[flags]", "create a ring, run producer processes into it and archive it", runDemo, false},
-		{"produce", "[--count N] [--id N] FILE", "write test records into a ring file, as one producer", runProduce, false},
-	}
-}
+// commandOrder is the order of the help's list of commands.
+var commandOrder = []string{"bench", "create", "stat", "tail", "archive", "ship", "replay", "demo", "produce"}
+
+func register(c command) { commands[c.name] = c }
 
 func main() {
 	os.Exit(run(&env{stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:]))
@@ -92,10 +86,8 @@ func run(e *env, args []string) int {
 		usage(e.stdout)
 		return exitOK
 	}
-	for _, c := range commands {
-		if c.name == name {
-			return c.run(e, args[1:])
-		}
+	if c, ok := commands[name]; ok {
+		return c.run(e, args[1:])
 	}
 	fmt.Fprintf(e.stderr, "logbuf: unknown command %q\n\n", name)
 	usage(e.stderr)
@@ -104,8 +96,8 @@ func run(e *env, args []string) int {
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: logbuf <command> [flags] [args]\n\nCommands:\n")
-	for _, c := range commands {
-		if !c.hidden {
+	for _, name := range commandOrder {
+		if c, ok := commands[name]; ok && !c.hidden {
 			fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 		}
 	}
@@ -117,18 +109,13 @@ func usage(w io.Writer) {
 // newFlags makes a command's flag set; its usage names the command and what
 // it does, then lists the flags.
 func newFlags(e *env, name string) *flag.FlagSet {
-	var c command
-	for _, c = range commands {
-		if c.name == name {
-			break
-		}
-	}
+	c := commands[name]
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: logbuf %s %s\n\n%s.\n", c.name, c.args, upperFirst(c.summary))
-		if doc := commandDocs[name]; doc != "" {
-			fmt.Fprintf(fs.Output(), "\n%s\n", strings.TrimSpace(doc))
+		if c.doc != "" {
+			fmt.Fprintf(fs.Output(), "\n%s\n", strings.TrimSpace(c.doc))
 		}
 		hasFlags := false
 		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
@@ -146,9 +133,6 @@ func upperFirst(s string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
-
-// commandDocs is each command's longer description, shown by --help.
-var commandDocs = map[string]string{}
 
 // parse parses args with flags and positional arguments in any order
 // ("archive FILE --out DIR" as well as "archive --out DIR FILE"); "--" ends

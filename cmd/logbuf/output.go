@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
 )
 
 // formats are the ways tail and replay write records.
@@ -48,3 +49,13 @@ func (rw *recordWriter) write(p []byte) error {
 }
 
 func (rw *recordWriter) flush() error { return rw.w.Flush() }
+
+// isTerminal reports whether w is a character device, such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	commandDocs["produce"] = `
+	register(command{name: "produce", args: "[--count N] [--id N] FILE", summary: "write test records into a ring file, as one producer", run: runProduce, doc: `
 Writes --count test records into a ring file as one producer, then leaves
 (so that tail and archive see the producer go). The records are those of
 spec/TEST-RECORDS.md, which every cross-process test writes: record seq of
@@ -24,7 +24,7 @@ and its length (16..1024 bytes, at most the ring's largest record or --max)
 is drawn from a generator seeded with --seed, so a reader can check each
 record byte for byte and tell a lost, repeated or reordered one. On a full
 ring it waits for the consumer, however long it is away; SIGINT or SIGTERM
-stops it.`
+stops it.`})
 }
 
 func runProduce(e *env, args []string) (status int) {

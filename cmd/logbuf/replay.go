@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	commandDocs["replay"] = `
+	register(command{name: "replay", args: "[flags] DIR | --nats URL --stream NAME [flags]", summary: "write an archive's or a stream's records to stdout, checked", run: runReplay, doc: `
 Reads the segments of an archive made by "logbuf archive" in order and writes
 every record to stdout, then checks the order of what it read and reports on
 stderr:
@@ -45,7 +45,7 @@ shipper wrote it with --seq-header) rise by one. A duplicate, a record out of
 order or a missing one is reported on stderr with its stream sequence, and
 exit status 3 says so.
 
-` + formatHelp
+` + formatHelp})
 }
 
 func runReplay(e *env, args []string) int {

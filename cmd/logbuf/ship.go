@@ -21,7 +21,7 @@ import (
 )
 
 func init() {
-	commandDocs["ship"] = `
+	register(command{name: "ship", args: "--nats URL --stream NAME --subject SUBJ [flags] FILE", summary: "drain a ring file into a NATS JetStream stream, each record once", run: runShip, doc: `
 Attaches to the ring file as its consumer and publishes every record to
 JetStream on --subject, one message per record, with a Nats-Msg-Id that names
 the ring (the identity in its header) and the record (its position). A batch
@@ -43,7 +43,7 @@ storage, --stream-subject, --replicas, --max-age, --dup-window; in a fleet,
 each host publishes on its own subject, logs.HOST say, of a stream that
 holds logs.>). It ends like archive: producers
 gone and ring empty (unless --follow), --count, or SIGINT/SIGTERM.
-Read the stream back with "logbuf replay --nats URL --stream NAME".`
+Read the stream back with "logbuf replay --nats URL --stream NAME".`})
 }
 
 // shipOpts are ship's settings.

@@ -16,14 +16,14 @@ import (
 )
 
 func init() {
-	commandDocs["stat"] = `
+	register(command{name: "stat", args: "[--watch] [--json] FILE", summary: "show a ring file's positions, producers and counters", run: runStat, doc: `
 Shows a ring file's capacity, mode, head, tail and fill level, the record
 header word the consumer waits on, the consumer and each producer with its
 liveness (by pid and start time, spec section 8), and the counters. It maps
 the file read-only and writes nothing, so it never disturbs the ring, and
 read permission is enough (another user's ring of mode 0444, say). With
 --watch it refreshes every --interval until SIGINT, adding read and write
-rates; with --json it writes one JSON object per refresh.`
+rates; with --json it writes one JSON object per refresh.`})
 }
 
 func runStat(e *env, args []string) (status int) {

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	commandDocs["tail"] = `
+	register(command{name: "tail", args: "[--format raw|len|hex] FILE", summary: "drain a ring file to stdout", run: runTail, doc: `
 Attaches to the ring file as its consumer and writes every record to stdout,
 waiting for more when the ring is empty (parked on the ring's futex word). A
 record leaves the ring only after it was written to stdout.
@@ -20,7 +20,7 @@ It ends, with status 0, when every producer has gone and the ring is empty
 records, or on SIGINT or SIGTERM. With --follow it waits for new producers
 instead of ending when the last one leaves.
 
-` + formatHelp
+` + formatHelp})
 }
 
 func runTail(e *env, args []string) (status int) {
