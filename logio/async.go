@@ -106,7 +106,7 @@ func NewAsync(dst io.Writer, opt AsyncOptions) (*Async, error) {
 	}
 	a := &Async{
 		w: NewWriter(p, opt.Options), hdr: r.Header(), cons: c, opt: opt,
-		sink:     newWriterSink(dst, &opt),
+		sink:     newWriterSink(dst, opt.Newline, opt.Coalesce, opt.OnError),
 		finished: make(chan struct{}),
 	}
 	go a.drain()

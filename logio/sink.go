@@ -18,7 +18,7 @@ const (
 	retryMax   = time.Second
 )
 
-// writerSink is the drain.Sink of Async: it writes records to an io.Writer,
+// writerSink is the asynchronous writer's drain.Sink: it writes records to an io.Writer,
 // one Write per record or several records per Write, and retries a failing
 // destination, so that a batch is handed back to the drainer (and released
 // from the ring) only once the destination took all of it.
@@ -36,8 +36,11 @@ type writerSink struct {
 	closing   chan struct{}         // closed once giveUpAt is set: a retry waiting wakes to look
 }
 
-func newWriterSink(dst io.Writer, opt *AsyncOptions) *writerSink {
-	return &writerSink{dst: dst, newline: opt.Newline, coalesce: opt.Coalesce, onError: opt.OnError,
+// newWriterSink makes the sink: newline ends records that lack one,
+// coalesce > 0 joins records into Writes of at most that many bytes,
+// onError hears of each failed Write.
+func newWriterSink(dst io.Writer, newline bool, coalesce int, onError func(error)) *writerSink {
+	return &writerSink{dst: dst, newline: newline, coalesce: coalesce, onError: onError,
 		closing: make(chan struct{})}
 }
 
