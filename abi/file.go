@@ -13,9 +13,11 @@ type CreateOptions struct {
 	// exactly (with fchmod), not filtered by the process umask, so that a
 	// ring meant for a group is usable by it.
 	Perm fs.FileMode
-	// Overwrite allows Create to replace an existing file at the path. The
-	// old file is replaced atomically (rename): processes that still map it
-	// keep using the old ring, unaffected, and never see a half-made one.
+	// Overwrite allows Create to replace an existing regular file at the
+	// path (never a symbolic link, a directory, a device or a FIFO: those
+	// are refused, named). The old file is replaced atomically (rename):
+	// processes that still map it keep using the old ring, unaffected, and
+	// never see a half-made one.
 	Overwrite bool
 }
 

@@ -37,10 +37,17 @@ func Create(path string, capacity uint64, mode Mode, opts *CreateOptions) (*File
 	if perm == 0 {
 		perm = 0o600
 	}
-	if !o.Overwrite {
-		// Fail early and clearly; the rename below is what makes it race-free.
-		if _, err := os.Lstat(path); err == nil {
+	// Fail early and clearly; the rename below is what makes it race-free.
+	// Overwrite replaces a regular file only: a rename over path never
+	// follows a symbolic link, but a link, a directory, a device or a FIFO
+	// there is no ring file, and is left alone.
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err == nil {
+		if !o.Overwrite {
 			return nil, &fs.PathError{Op: "create ring file", Path: path, Err: fs.ErrExist}
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFREG {
+			return nil, fmt.Errorf("logbuf: create ring file: %s %s, not a regular file (only a regular file is replaced)", path, fileType(st.Mode))
 		}
 	}
 
@@ -191,6 +198,8 @@ func openFile(path string, readOnly bool) (*File, error) {
 // fileType names the type of a file that is not a regular file.
 func fileType(mode uint32) string {
 	switch mode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		return "is a symbolic link"
 	case unix.S_IFDIR:
 		return "is a directory"
 	case unix.S_IFIFO:

@@ -269,3 +269,36 @@ func storeFaults(r *Region) (faulted bool) {
 
 //go:noinline
 func storeByte(b []byte, v byte) { b[0] = v }
+
+// TestCreateOverwriteOnlyRegular: Overwrite replaces a regular file, and
+// refuses, naming it, a directory or a symbolic link (which a rename would
+// replace, not follow), leaving it as it was.
+func TestCreateOverwriteOnlyRegular(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	if err := os.WriteFile(target, []byte("not a ring"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for path, what := range map[string]string{link: "is a symbolic link", sub: "is a directory"} {
+		_, err := Create(path, MinCapacity, SPSC, &CreateOptions{Overwrite: true})
+		if err == nil || !strings.Contains(err.Error(), path+" "+what) {
+			t.Errorf("Create over %s = %v, want %q", path, err, what)
+		}
+	}
+	if b, _ := os.ReadFile(target); string(b) != "not a ring" {
+		t.Fatalf("the link's target was changed: %q", b)
+	}
+	f, err := Create(target, MinCapacity, SPSC, &CreateOptions{Overwrite: true})
+	if err != nil {
+		t.Fatalf("Create over a regular file: %v", err)
+	}
+	f.Close()
+}

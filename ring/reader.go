@@ -221,36 +221,12 @@ func (r *reader) peekSlow() ([]byte, uint64, error) {
 	}
 	off := pos & r.mask
 	w := abi.Word(r.reg.WordAt(off).Load())
-	var size uint64
-	switch k := w.Kind(); {
-	case w == 0:
+	if w == 0 {
 		return nil, 0, ErrEmpty
-	case !w.Valid():
-		return nil, 0, r.fail(pos, w, "unknown kind, or lap/owner bits outside a CLAIMED stamp")
-	case k == abi.KindCommitted:
-		n := uint64(w.Len())
-		if n == 0 || n > r.maxPayload {
-			return nil, 0, r.fail(pos, w, fmt.Sprintf("payload length %d not in [1, %d]", n, r.maxPayload))
-		}
-		size = abi.RecordSize(n)
-	case k == abi.KindClaimed:
-		if err := r.checkStamp(pos, w); err != nil {
-			return nil, 0, err
-		}
-		size = abi.RecordSize(uint64(w.Len()))
-	default: // a skip
-		size = uint64(w.Len())
-		switch {
-		case size < abi.WordSize || size%abi.WordSize != 0:
-			return nil, 0, r.fail(pos, w, fmt.Sprintf("skip of %d bytes is not a positive multiple of 8", size))
-		case k == abi.KindAborted && size > abi.RecordSize(r.maxPayload):
-			return nil, 0, r.fail(pos, w, fmt.Sprintf("aborted record of %d bytes is larger than any claim", size))
-		case k == abi.KindPadding && off+size != r.capacity:
-			return nil, 0, r.fail(pos, w, fmt.Sprintf("padding at offset %d of %d bytes does not end at the wrap point %d", off, size, r.capacity))
-		}
 	}
-	if off+size > r.capacity {
-		return nil, 0, r.fail(pos, w, fmt.Sprintf("record of %d bytes at offset %d crosses the end of the data area", size, off))
+	size, bad := r.wordRule(pos, w)
+	if bad != "" {
+		return nil, 0, r.fail(pos, w, bad)
 	}
 	if avail := r.tailCache - pos; avail > r.capacity || avail < size {
 		if err := r.reloadTail(pos, size, w); err != nil {
@@ -267,21 +243,45 @@ func (r *reader) peekSlow() ([]byte, uint64, error) {
 	return nil, size, nil
 }
 
-// checkStamp validates a CLAIMED word when it is first seen (spec section
-// 7.1): a stamp is written once with its final values, so one that breaks
-// these rules is never a claim in progress.
-func (r *reader) checkStamp(pos uint64, w abi.Word) error {
-	switch n := uint64(w.Len()); {
-	case n == 0 || n > r.maxPayload:
-		return r.fail(pos, w, fmt.Sprintf("CLAIMED stamp with payload length %d not in [1, %d]", n, r.maxPayload))
-	case w.Lap() != r.lap(pos):
-		return r.fail(pos, w, fmt.Sprintf("CLAIMED stamp of lap %d at a position of lap %d", w.Lap(), r.lap(pos)))
-	case !r.mpsc && w.Owner() != 1:
-		return r.fail(pos, w, fmt.Sprintf("CLAIMED stamp of owner %d on an SPSC ring, whose producer is owner 1", w.Owner()))
-	case r.mpsc && int(w.Owner()) > abi.ProducerSlots:
-		return r.fail(pos, w, fmt.Sprintf("CLAIMED stamp of owner %d, above the %d table entries", w.Owner(), abi.ProducerSlots))
+// wordRule applies the rules of spec section 7.1 that a non-zero header
+// word at position pos must meet on its own, every one but the check
+// against tail, and returns the record's size, or the rule it breaks. A
+// CLAIMED word is validated when it is first seen: a stamp is written once
+// with its final values, so one that breaks these rules is never a claim in
+// progress.
+func (g *geometry) wordRule(pos uint64, w abi.Word) (size uint64, bad string) {
+	off := pos & g.mask
+	switch k := w.Kind(); {
+	case !w.Valid():
+		return 0, "unknown kind, or lap/owner bits outside a CLAIMED stamp"
+	case k == abi.KindCommitted || k == abi.KindClaimed:
+		n := uint64(w.Len())
+		switch {
+		case n == 0 || n > g.maxPayload:
+			return 0, fmt.Sprintf("%v word with payload length %d, not in [1, %d]", k, n, g.maxPayload)
+		case k == abi.KindClaimed && w.Lap() != g.lap(pos):
+			return 0, fmt.Sprintf("CLAIMED stamp of lap %d at a position of lap %d", w.Lap(), g.lap(pos))
+		case k == abi.KindClaimed && !g.mpsc && w.Owner() != 1:
+			return 0, fmt.Sprintf("CLAIMED stamp of owner %d on an SPSC ring, whose producer is owner 1", w.Owner())
+		case k == abi.KindClaimed && g.mpsc && int(w.Owner()) > abi.ProducerSlots:
+			return 0, fmt.Sprintf("CLAIMED stamp of owner %d, above the %d table entries", w.Owner(), abi.ProducerSlots)
+		}
+		size = abi.RecordSize(n)
+	default: // a skip
+		size = uint64(w.Len())
+		switch {
+		case size < abi.WordSize || size%abi.WordSize != 0:
+			return 0, fmt.Sprintf("skip of %d bytes is not a positive multiple of 8", size)
+		case k == abi.KindAborted && size > abi.RecordSize(g.maxPayload):
+			return 0, fmt.Sprintf("aborted record of %d bytes is larger than any claim", size)
+		case k == abi.KindPadding && off+size != g.capacity:
+			return 0, fmt.Sprintf("padding at offset %d of %d bytes does not end at the wrap point %d", off, size, g.capacity)
+		}
 	}
-	return nil
+	if off+size > g.capacity {
+		return 0, fmt.Sprintf("record of %d bytes at offset %d crosses the end of the data area", size, off)
+	}
+	return size, ""
 }
 
 // reloadTail refreshes the cached tail when the record at pos seems to run

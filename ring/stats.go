@@ -86,3 +86,19 @@ func HeadWord(r *abi.Region) (w abi.Word, ok bool) {
 	}
 	return abi.Word(r.WordAt(head & (r.Capacity() - 1)).Load()), true
 }
+
+// CheckWord applies to the record header word w at position pos the rules
+// of spec section 7.1 that a word must meet on its own (all but the check
+// against tail), as the consumer does: nil, or an error wrapping
+// ErrCorrupt that names the rule. For tools that show a ring's words
+// (logbuf stat). The zero word (nothing there yet) passes.
+func CheckWord(r *abi.Region, pos uint64, w abi.Word) error {
+	if w == 0 {
+		return nil
+	}
+	g := newGeometry(r)
+	if _, bad := g.wordRule(pos, w); bad != "" {
+		return corrupt(pos, w, bad)
+	}
+	return nil
+}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/logbuf/logbuf/abi"
 )
@@ -47,14 +46,6 @@ func runCreate(e *env, args []string) int {
 		m = abi.MPSC
 	}
 	path := pos[0]
-	if *force {
-		// Replacing is a rename over path, which never follows a symbolic
-		// link; but a link, a device or a FIFO there is no ring this
-		// command made, so it is left alone.
-		if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
-			return fail(e, "create", fmt.Errorf("%s is %s, not a regular file: --force replaces only a ring file", path, fileKind(st.Mode())))
-		}
-	}
 	f, err := abi.Create(path, c, m, &abi.CreateOptions{Perm: p, Overwrite: *force})
 	if errors.Is(err, fs.ErrExist) {
 		return fail(e, "create", fmt.Errorf("%s exists (--force replaces it)", path))
@@ -70,21 +61,4 @@ func runCreate(e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "created %s: %s ring, capacity %d bytes%s, largest record %d bytes\n",
 		path, m, c, note, abi.MaxPayload(c))
 	return exitOK
-}
-
-// fileKind names a file type for an error message.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "of type " + m.Type().String()
 }

@@ -169,7 +169,7 @@ func TestStatInvalidWord(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	want(t, logbuf(t, "stat", path), exitOK, "at head      INVALID word 0x0200000000000000: COMMITTED with payload length 0, not in [1, 8192]", "")
+	want(t, logbuf(t, "stat", path), exitOK, "at head      INVALID word 0x0200000000000000: COMMITTED word with payload length 0, not in [1, 8192]", "")
 	r := logbuf(t, "stat", "--json", path)
 	var s snapshot
 	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil || s.AtHead.Kind != "invalid" || s.AtHead.Problem == "" {

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 
 	"github.com/logbuf/logbuf/abi"
 	"github.com/logbuf/logbuf/ring"
@@ -117,7 +117,7 @@ func takeSnapshot(path string, r *abi.Region) snapshot {
 	} else {
 		s.FillPercent = 100 * float64(st.Used) / float64(st.Capacity)
 		w, _ := ring.HeadWord(r)
-		s.AtHead = readHeadWord(w, r.MaxPayload())
+		s.AtHead = readHeadWord(r, st.Head, w)
 	}
 	for _, p := range st.Entries {
 		s.Producers = append(s.Producers, toParty(p))
@@ -125,22 +125,17 @@ func takeSnapshot(path string, r *abi.Region) snapshot {
 	return s
 }
 
-// readHeadWord decodes the word at head. A word that is not well formed, or
-// a record whose length the consumer refuses (spec section 7.1), is shown
-// as invalid rather than as a record.
-func readHeadWord(w abi.Word, maxPayload uint64) headWord {
+// readHeadWord decodes the word at head. A word that breaks a rule of
+// spec section 7.1 (ring.CheckWord, the consumer's own check) is shown as
+// invalid, with the rule, rather than as a record.
+func readHeadWord(r *abi.Region, head uint64, w abi.Word) headWord {
 	h := headWord{Kind: w.Kind().String(), Word: uint64(w), Len: w.Len()}
-	k := w.Kind()
-	switch {
-	case !w.Valid():
-		h.Problem = "unknown kind, or lap/owner bits outside a CLAIMED stamp"
-	case (k == abi.KindCommitted || k == abi.KindClaimed) && (w.Len() == 0 || uint64(w.Len()) > maxPayload):
-		h.Problem = fmt.Sprintf("%s with payload length %d, not in [1, %d]", k, w.Len(), maxPayload)
-	case k == abi.KindClaimed:
+	var ce *abi.CorruptError
+	switch err := ring.CheckWord(r, head, w); {
+	case errors.As(err, &ce):
+		h.Kind, h.Problem = "invalid", ce.Reason
+	case w.Kind() == abi.KindClaimed:
 		h.Owner = w.Owner()
-	}
-	if h.Problem != "" {
-		h.Kind = "invalid"
 	}
 	return h
 }
