@@ -51,8 +51,8 @@ const (
 // how many frames a damaged span can have held.
 const minFrame = FrameHeaderSize + 1
 
-// oldMagic opens the segments of internal/segment, the format before this
-// one; a reader names it instead of calling it garbage.
+// oldMagic opens the segments of internal/segment (since removed), the
+// format before this one; a reader names it instead of calling it garbage.
 const oldMagic = "LBSEG\x00\x00\x01"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
