@@ -70,13 +70,28 @@ type Checker struct {
 }
 
 // Add takes the next record.
-func (c *Checker) Add(id RecordID) {
+func (c *Checker) Add(id RecordID) { c.add(id, id.Seq) }
+
+// AddRecord is Add for a record of a Reader, which also knows where the
+// record's segment began: the first record of a ring that a segment's
+// header says came after others (SegmentFirstSeq below its Seq) counts
+// those others as missing. Without it, frames lost at the very start of an
+// archive would not show.
+func (c *Checker) AddRecord(r Record) { c.add(r.RecordID, min(r.SegmentFirstSeq, r.Seq)) }
+
+// add takes the next record; from is the sequence number a ring not seen
+// before starts at.
+func (c *Checker) add(id RecordID, from uint64) {
 	r := c.rings[id.RingID]
 	if r == nil {
 		if c.rings == nil {
 			c.rings = make(map[[16]byte]*RingCheck)
 		}
-		r = &RingCheck{RingID: id.RingID, FirstSeq: id.Seq, LastSeq: id.Seq, LastPos: id.Pos, Records: 1}
+		r = &RingCheck{RingID: id.RingID, FirstSeq: from, LastSeq: id.Seq, LastPos: id.Pos, Records: 1}
+		if from < id.Seq {
+			r.Gaps = append(r.Gaps, Gap{from, id.Seq - 1})
+			r.Missing = id.Seq - from
+		}
 		c.rings[id.RingID] = r
 		c.order = append(c.order, r)
 		return
@@ -202,7 +217,7 @@ func Check(dir string, opts *ReaderOptions) (*Report, error) {
 		}
 		rep.Records++
 		rep.Bytes += uint64(len(rec.Data))
-		c.Add(rec.RecordID)
+		c.AddRecord(rec)
 	}
 	rep.Rings = c.Rings()
 	return rep, nil

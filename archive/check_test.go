@@ -110,3 +110,31 @@ func TestCheckFindsMissingAndDuplicatedSegments(t *testing.T) {
 		t.Errorf("duplicates %d %v, want %d %v", r.Duplicates, r.DuplicateSeqs, len(dup), wantDup)
 	}
 }
+
+// TestCheckFindsLostFirstFrame: the first frame of an archive is damaged;
+// the segment's header says the archive begins at sequence 0, so Check
+// counts the record as missing although no record before it was read.
+func TestCheckFindsLostFirstFrame(t *testing.T) {
+	dir := t.TempDir()
+	ring := [16]byte{1}
+	recs := ringRecords(rand.New(rand.NewPCG(1, 2)), 50, 64, 0, 100)
+	writeArchive(t, dir, nil, batches(ring, recs, 10))
+	seg := segments(t, dir)[0]
+	spans := frameSpans(t, seg)
+	b, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[spans[0].end-1] ^= 0xFF // the last payload byte of the first frame
+	if err := os.WriteFile(seg, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Check(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rings) != 1 || rep.Rings[0].Missing != 1 || len(rep.Rings[0].Gaps) != 1 ||
+		rep.Rings[0].Gaps[0] != (Gap{0, 0}) || rep.Rings[0].FirstSeq != 0 {
+		t.Fatalf("check of an archive without its first record: %+v", rep.Rings)
+	}
+}

@@ -69,6 +69,10 @@ type Record struct {
 	// Segment and Offset say where the record's frame is.
 	Segment string
 	Offset  int64
+	// SegmentFirstSeq is the sequence number the segment's header says its
+	// first frame holds: a record read first from a segment with a higher
+	// one follows frames that were lost (Checker.AddRecord counts them).
+	SegmentFirstSeq uint64
 }
 
 // Reader reads the records of an archive directory in order, segment after
@@ -138,6 +142,7 @@ func (r *Reader) Next() (Record, error) {
 		return Record{
 			RecordID: RecordID{RingID: r.sc.hdr.ringID, Pos: f.pos, Seq: f.seq},
 			Data:     f.data, Segment: r.sc.path, Offset: f.off,
+			SegmentFirstSeq: r.sc.hdr.firstSeq,
 		}, nil
 	}
 }

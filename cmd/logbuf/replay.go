@@ -119,7 +119,7 @@ func runReplay(e *env, args []string) int {
 			continue
 		}
 		out.write(rec.Data)
-		chk.Add(rec.RecordID)
+		chk.AddRecord(rec)
 	}
 	if err := out.flush(); err != nil {
 		return fail(e, "replay", err)

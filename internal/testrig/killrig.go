@@ -219,7 +219,7 @@ func (k *KillRun) check(t *testing.T) {
 		if err := chk.Check(rec.Data); err != nil {
 			t.Fatalf("record %d of the archive: %v", total, err)
 		}
-		ids.Add(rec.RecordID)
+		ids.AddRecord(rec)
 		total++
 	}
 	var want uint64
