@@ -42,13 +42,8 @@ func createRing(t *testing.T, capacity uint64, mode abi.Mode) (*abi.File, string
 }
 
 // claimer is what Producer and MPSCProducer have in common.
-type claimer interface {
-	TryClaim(n int) (ring.Claim, error)
-	MaxPayload() int
-}
-
 // produceGo writes count test records as producer id, retrying a full ring.
-func produceGo(p claimer, id uint32, count int, seed uint64) error {
+func produceGo(p ring.Producer, id uint32, count int, seed uint64) error {
 	g := newRecGen(seed, p.MaxPayload())
 	for seq := 0; seq < count; seq++ {
 		n := g.NextLen()
@@ -260,15 +255,7 @@ func childProducer(spec string) int {
 		return 1
 	}
 	defer file.Close()
-	var p interface {
-		claimer
-		Close() error
-	}
-	if file.Region().Mode() == abi.MPSC {
-		p, err = ring.NewMPSCProducer(file.Region())
-	} else {
-		p, err = ring.NewSPSCProducer(file.Region())
-	}
+	p, err := ring.OpenProducer(file.Region())
 	if err == nil {
 		err = produceGo(p, uint32(id), count, seed)
 		p.Close()

@@ -270,13 +270,23 @@ func TestMPSCToRustConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, path := createRing(t, 1<<13, abi.MPSC)
-	c := start(t, procTimeout, testcons, path, strconv.Itoa(3*each))
 	n := strconv.Itoa(each)
 	procs := []*proc{
 		start(t, procTimeout, testprod, path, "1", n, "101"),
 		start(t, procTimeout, cproducer, path, "2", n, "202"),
 		startEnv(t, procTimeout, []string{fmt.Sprintf("%s=%s 3 %d 303", childEnv, path, each)}, exe, "-test.run=^$"),
 	}
+	// The consumer starts once all three have attached: a producer that
+	// comes after the others left, with the ring drained, comes after the
+	// end of the stream (spec section 8), which testcons would take as the
+	// end. Until then the 8 KiB ring is full and they wait for a consumer.
+	for deadline := time.Now().Add(procTimeout); len(ring.ReadStats(f.Region()).Entries) < 3; {
+		if time.Now().After(deadline) {
+			t.Fatal("the three producers did not attach")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	c := start(t, procTimeout, testcons, path, strconv.Itoa(3*each))
 	for _, p := range procs {
 		p.mustSucceed(t)
 	}

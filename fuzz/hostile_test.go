@@ -377,7 +377,7 @@ func runHostileParties(t *testing.T, in *input, reg *abi.Region, intact func() b
 			hdr.Tail.Store(t)
 		}
 	}
-	var claimer interface{ TryClaim(int) (ring.Claim, error) }
+	var claimer ring.Producer
 	if reg.Mode() == abi.SPSC {
 		if _, err := ring.NewMPSCProducer(reg); err == nil {
 			t.Fatal("an MPSC producer attached to an SPSC ring")
