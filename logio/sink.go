@@ -125,7 +125,10 @@ func (s *writerSink) writeAll(ctx context.Context, p []byte) error {
 			err = io.ErrShortWrite
 		}
 		p = p[n:]
-		s.failure.Store(&err)
+		// A copy of its own: taking err's address would move err to the
+		// heap on every Write, the ones that succeed included.
+		failure := err
+		s.failure.Store(&failure)
 		if s.onError != nil {
 			s.onError(err)
 		}
