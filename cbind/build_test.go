@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/logbuf/logbuf/internal/testrig"
 )
 
 // The C programs (and the Rust crate's, rust_test.go) are built once per test
@@ -52,6 +54,7 @@ type buildResult struct {
 }
 
 func TestMain(m *testing.M) {
+	testrig.RunRole() // the Go consumer processes of the kill rig
 	if spec := os.Getenv(childEnv); spec != "" {
 		os.Exit(childProducer(spec))
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/logbuf/logbuf/abi"
+	"github.com/logbuf/logbuf/internal/testrig"
 	"github.com/logbuf/logbuf/ring"
 )
 
@@ -139,4 +141,25 @@ func TestCConsumerKilled(t *testing.T) {
 	if s := ring.ReadStats(f.Region()); s.RecordsRead != uint64(count) || s.Head != s.Tail {
 		t.Errorf("read_records %d, head %d, tail %d; want %d records, all released", s.RecordsRead, s.Head, s.Tail, count)
 	}
+}
+
+// TestCProducerKilledGoConsumer: a C producer process writes 1,000,000
+// records into a 64 KiB SPSC ring (full most of the time) while its
+// consumer, a Go drain into an archive, is SIGKILLed and restarted 20
+// times and SIGTERMed and restarted 5 times (drain's TestKillConsumer with
+// the producer in C). The C producer waits for each new consumer and
+// writes every record; the archive holds each exactly once, in order.
+func TestCProducerKilledGoConsumer(t *testing.T) {
+	count := scale(1_000_000)
+	producer := cprog(t, "tests/producer.c", false)
+	_, path := createRing(t, 64<<10, abi.SPSC)
+	prod := exec.Command(producer, path, "1", strconv.Itoa(count), "91")
+	prod.Stderr = os.Stderr
+	if err := prod.Start(); err != nil {
+		t.Fatal(err)
+	}
+	k := &testrig.KillRun{Ring: path, Kills: 20, Terms: 5, Gap: 60 * time.Millisecond, Seed: 91,
+		Producers: []*exec.Cmd{prod}, IDs: []uint32{1}, Counts: []uint64{uint64(count)},
+		Log: func(s string) { t.Log(s) }}
+	k.Run(t)
 }
