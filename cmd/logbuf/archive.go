@@ -71,6 +71,7 @@ func runArchive(e *env, args []string) int {
 	perm := fs.String("perm", "0600", "segment file permission bits, octal (directories get x\nwhere r is set)")
 	fs.Uint64Var(&o.drain.Limit, "count", 0, "stop after this many records (0: no limit)")
 	fs.DurationVar(&o.drain.UnblockAfter, "unblock-after", 0, unblockUsage)
+	fs.DurationVar(&o.drain.Poll, "poll", 0, pollUsage)
 	progress := fs.Bool("progress", isTerminal(e.stderr), "print progress to stderr every second (default: when stderr\nis a terminal)")
 	fs.BoolVar(&o.drain.Follow, "follow", false, "when every producer has gone, wait for new ones until\ninterrupted (a long-running archiver)")
 	pos, st, ok := parse(e, fs, args, 1)

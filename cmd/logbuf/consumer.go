@@ -41,3 +41,9 @@ func stuckReporter(w io.Writer, cmd string) func(ring.Stuck) {
 const unblockUsage = "recover a claim left uncommitted at head this long: by a\n" +
 	"producer that died, or by any producer on an MPSC ring\n" +
 	"(0: the ring's default, 5s; negative: never)"
+
+// pollUsage is the help of --poll, which tail and archive share.
+const pollUsage = "sleep this long at a time when the ring is empty instead of\n" +
+	"parking on its futex: producers then never pay a system call\n" +
+	"to wake this consumer, and a record may wait up to this long\n" +
+	"(0: park)"

@@ -419,6 +419,39 @@ func TestTail(t *testing.T) {
 	want(t, r, exitOK, "00000000  01 00 00 00 03 00 00 00  00 00 00 00 ", "") // id 1, seq 3
 }
 
+// TestTailPoll: with --poll, tail naps instead of parking, so it never
+// raises the ring's consumer_wait word and producers never pay a wake-up
+// (without --poll it parks as soon as the ring is empty); it still delivers
+// every record and ends with the stream.
+func TestTailPoll(t *testing.T) {
+	for _, poll := range []bool{false, true} {
+		path := createRing(t, "spsc", "64KiB")
+		args := []string{"tail", "--format", "len", path}
+		if poll {
+			args = []string{"tail", "--poll", "2ms", "--format", "len", path}
+		}
+		_, wait := start(t, args...)
+		waitFor(t, path, "consumer     attached, pid")
+		f, err := abi.OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parked := false
+		for i := 0; i < 200 && !parked; i++ { // up to about 200 ms
+			parked = f.Region().Header().ConsumerWait.Load() != 0
+			time.Sleep(time.Millisecond)
+		}
+		f.Close()
+		if parked == poll {
+			t.Fatalf("tail (poll %v): consumer_wait raised %v", poll, parked)
+		}
+		want(t, logbuf(t, "produce", "--count", "300", path), exitOK, "", "")
+		r := wait()
+		want(t, r, exitOK, "", "")
+		sameRecords(t, splitLen(t, []byte(r.stdout)), produced(0, 300))
+	}
+}
+
 func TestTailOneConsumer(t *testing.T) {
 	path := createRing(t, "mpsc", "64KiB")
 	first, wait := start(t, "tail", path)

@@ -12,7 +12,8 @@ import (
 func init() {
 	register(command{name: "tail", args: "[--format raw|len|hex] FILE", summary: "drain a ring file to stdout", run: runTail, doc: `
 Attaches to the ring file as its consumer and writes every record to stdout,
-waiting for more when the ring is empty (parked on the ring's futex word). A
+waiting for more when the ring is empty (parked on the ring's futex word, or
+with --poll napping, so that producers never pay a system call to wake it). A
 record leaves the ring only after it was written to stdout.
 
 It ends, with status 0, when every producer has gone and the ring is empty
@@ -31,6 +32,7 @@ func runTail(e *env, args []string) (status int) {
 	fs.Uint64Var(&opt.Limit, "count", 0, "stop after this many records (0: no limit)")
 	fs.DurationVar(&opt.UnblockAfter, "unblock-after", 0, unblockUsage)
 	fs.BoolVar(&opt.Follow, "follow", false, "when every producer has gone, wait for new ones until\ninterrupted")
+	fs.DurationVar(&opt.Poll, "poll", 0, pollUsage)
 	pos, st, ok := parse(e, fs, args, 1)
 	if !ok {
 		return st

@@ -163,7 +163,9 @@ var backends = []backend{
 type writerOnly struct{ io.Writer }
 
 // startRingFile makes a ring file, a "logbuf tail" process that drains it
-// to the destination, and a logio.Writer over it.
+// to the destination, and a logio.Writer over it. tail polls every 1 ms, as
+// (d)'s drainer does by default (logio.AsyncOptions.Poll): a tail that
+// parks makes the Write after each of its naps pay the futex wake-up.
 func startRingFile(b *bench, d *dest) (io.Writer, func() (uint64, int64, error), error) {
 	b.seq++
 	path := filepath.Join(b.dir, fmt.Sprintf("ring-%d", b.seq))
@@ -173,7 +175,7 @@ func startRingFile(b *bench, d *dest) (io.Writer, func() (uint64, int64, error),
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd := exec.Command(b.logbuf, "tail", "--format", "raw", path)
+	cmd := exec.Command(b.logbuf, "tail", "--poll", "1ms", "--format", "raw", path)
 	cmd.Stderr = os.Stderr
 	var copied chan struct{}
 	switch d.kind {
