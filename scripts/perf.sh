@@ -57,7 +57,8 @@ latency() { # logbuf-binary kind -> "key value" lines
 			k = $1 $3
 			if (kind == "new") { print "lat-" k "-mean", $4; print "lat-" k "-p50", $5 }
 			else print "base-" k "-p50", $4
-		}'
+		}
+		kind == "new" && /^A cache line handed/ { for (i = 1; i < NF; i++) if ($i == "p50") { v = $(i + 1); sub(/:$/, "", v); print "lat-handoff-p50", v } }'
 }
 
 jobs=(C new-batch new-record base-batch base-record latency base-latency deliver)
@@ -93,6 +94,7 @@ for r in $(seq 1 "$rounds"); do
 				f("lat-produce8-mean"), f("lat-produce8-p50"), f("lat-produce64-mean"), f("lat-produce64-p50"),
 				f("lat-consume8-mean"), f("lat-consume8-p50"), f("lat-consume64-mean"), f("lat-consume64-p50"),
 				f("lat-roundtrip8-p50"), f("lat-roundtrip64-p50")
+			printf "           cache-line hand-off p50 (the one-way floor) %s\n", f("lat-handoff-p50")
 			printf "           baseline p50: produce 8 B %s  64 B %s  consume 8 B %s  64 B %s  round trip 8 B %s  64 B %s\n",
 				f("base-produce8-p50"), f("base-produce64-p50"), f("base-consume8-p50"), f("base-consume64-p50"),
 				f("base-roundtrip8-p50"), f("base-roundtrip64-p50")
@@ -135,6 +137,8 @@ awk '
 		check("produce 64 B p50", med("lat-produce64-p50"), "<=", 74, "median over rounds")
 		check("consume 64 B p50", med("lat-consume64-p50"), "<=", 74, "median over rounds")
 		check("round trip one way 8 B p50", med("lat-roundtrip8-p50"), "<=", 200, "median over rounds")
+		printf "%-58s %9.2f  (the floor under it: one cache line to another core, median over rounds)\n", "  cache-line hand-off p50", med("lat-handoff-p50")
+		printf "%-58s %9.2f  (median of per-round ratios)\n", "  round trip 8 B p50 / hand-off p50", ratio("lat-roundtrip8-p50", "lat-handoff-p50")
 		check("one goroutine: RecvBatch / Recv time per record", ratio("one-recvbatch", "one-recv"), "<=", 2, "median of per-round ratios")
 		check("two goroutines, 1 record/10 us: RecvBatch / Recv delivery", ratio("paced-recvbatch", "paced-recv"), "<=", 2, "median of per-round ratios of p50s")
 	}' "$log"

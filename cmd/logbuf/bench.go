@@ -168,6 +168,9 @@ func writeTables(w io.Writer, command string, r *bench.Results) {
 		p := r.ClockPair
 		fmt.Fprintf(w, "The clock pair alone costs mean %.1f, p50 %d, p99 %d, p999 %d, max %d; it is included in every figure.\n",
 			p.Mean999, p.P50, p.P99, p.P999, p.Max)
+		p = r.HandOff
+		fmt.Fprintf(w, "A cache line handed to another core and back, halved (no ring), costs mean %.1f, p50 %d: the floor of a one-way roundtrip.\n",
+			p.Mean999, p.P50)
 		fmt.Fprintf(w, "mean = of the samples up to p999 (a preemption inside one sample moves the mean of all, also shown, by tens of ticks).\n")
 		fmt.Fprintf(w, "produce = claim+copy+commit (chan: make+copy+send); consume = read+release (chan: receive);\n"+
 			"roundtrip = one way, (elapsed of a trip through two rings and an echo goroutine) / 2.\n")

@@ -68,6 +68,9 @@ func TestRunSmall(t *testing.T) {
 	if res.ClockPair.Samples != 100 {
 		t.Errorf("clock pair: %+v", res.ClockPair)
 	}
+	if res.HandOff.Samples != 100 || res.HandOff.P50 == 0 {
+		t.Errorf("cache-line hand-off: %+v", res.HandOff)
+	}
 }
 
 func TestCheck(t *testing.T) {

@@ -249,6 +249,53 @@ var onlyOneP = runtime.GOMAXPROCS(0) < 2
 // buffered channel, like a ring, so that a send does not wait for a receiver.
 const chanLatencyBuffer = 64
 
+// handOff measures the floor under every one-way round trip: one cache
+// line written on this core and read on another, and back, with nothing
+// else (two atomic words on lines of their own, an echo goroutine
+// spinning), halved. A ring's one-way trip cannot beat it; the record's
+// word and tail are two lines, so it costs about one to two hand-offs.
+func handOff(cfg *Config, pr *Progress) Percentiles {
+	type line struct {
+		v atomic.Uint64
+		_ [56]byte
+	}
+	lines := new([3]line) // [0] pings, [2] answers: a line apart
+	ping, pong := &lines[0].v, &lines[2].v
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for seen := uint64(0); !stop.Load(); {
+			if v := ping.Load(); v != seen {
+				seen = v
+				pong.Store(v)
+				continue
+			}
+			spinYield()
+		}
+	}()
+	defer func() { stop.Store(true); wg.Wait() }()
+	h := newHist()
+	budget := newBudget(cfg, pr)
+	for i := range cfg.Warmup + cfg.Samples {
+		v := uint64(i + 1)
+		t0 := now()
+		ping.Store(v)
+		for pong.Load() != v {
+			spinYield()
+		}
+		t1 := now()
+		if i >= cfg.Warmup {
+			record(h, (t1-t0)/2)
+		}
+		if i%progressEvery == 0 && budget.over(i) {
+			break
+		}
+	}
+	return summarize(h)
+}
+
 // roundTripRing sends a record on one SPSC ring to an echo goroutine, which
 // copies it into a second ring; the sample is the time until it comes back,
 // halved. Both goroutines spin when their ring is empty or full.

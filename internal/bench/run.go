@@ -96,6 +96,7 @@ type Results struct {
 	Started    time.Time     `json:"started"`
 	Elapsed    time.Duration `json:"elapsed_ns"`
 	ClockPair  Percentiles   `json:"clock_pair"` // cost of the clock pair, in every latency figure
+	HandOff    Percentiles   `json:"hand_off"`   // one cache line to another core and back, halved: the one-way floor
 	Latency    []Latency     `json:"latency"`
 	Throughput []Throughput  `json:"throughput"`
 	Rate       []Rate        `json:"rate"`
@@ -121,6 +122,10 @@ func Run(cfg Config, pr *Progress) (*Results, error) {
 	if cfg.Latency {
 		steps = append(steps, step{"latency: clock pair", samples, "samples", func(pr *Progress) error {
 			res.ClockPair = clockPair(&cfg, pr)
+			return nil
+		}})
+		steps = append(steps, step{"latency: cache-line hand-off", samples, "samples", func(pr *Progress) error {
+			res.HandOff = handOff(&cfg, pr)
 			return nil
 		}})
 		type latFn func(*Config, int, *Progress) (Percentiles, error)
