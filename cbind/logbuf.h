@@ -1582,6 +1582,17 @@ static inline int logbuf_i_corrupt(logbuf_consumer *c, uint64_t pos, uint64_t w,
     return c->err;
 }
 
+/* logbuf_i_tail_ok validates a tail the consumer loaded (spec 7.1, step 3):
+ * a multiple of 8, not behind the read cursor (tail never moves back, whether
+ * or not the records before the cursor are released yet), at most capacity
+ * ahead of the released head. */
+static const char logbuf_i_tail_rule[] =
+    "not a multiple of 8 between the read cursor and capacity ahead of head";
+static inline int logbuf_i_tail_ok(const logbuf_consumer *c, uint64_t t) {
+    return t % LOGBUF_WORD_SIZE == 0 && t - c->head <= c->ring->capacity &&
+           t - c->head >= c->next - c->head;
+}
+
 /* logbuf_i_peek decodes and validates the header word at the read cursor
  * (section 7.1, in the spec's order). On LOGBUF_OK, *size is the record's
  * size and rec the payload of a committed record (bytes NULL for a skip):
@@ -1648,9 +1659,8 @@ static inline int logbuf_i_peek(logbuf_consumer *c, logbuf_record *rec, uint64_t
     if (avail > cap || avail < sz) {
         /* Acquire is customary; relaxed would do (section 6). */
         uint64_t t = LOGBUF_LOAD(&r->hdr->tail, LOGBUF_ACQUIRE);
-        if (t % LOGBUF_WORD_SIZE != 0 || t - c->head > cap) {
-            c->err = logbuf_i_bad(&c->fault, "tail", LOGBUF_OFF_TAIL, t,
-                                  "not a multiple of 8 within capacity ahead of head");
+        if (!logbuf_i_tail_ok(c, t)) {
+            c->err = logbuf_i_bad(&c->fault, "tail", LOGBUF_OFF_TAIL, t, logbuf_i_tail_rule);
             return c->err;
         }
         c->tail_cache = t;
@@ -1902,11 +1912,10 @@ static inline int logbuf_i_check_stuck(logbuf_consumer *c, uint64_t now) {
     }
     const uint64_t pos = c->next;
     uint64_t t = LOGBUF_LOAD(&r->hdr->tail, LOGBUF_ACQUIRE);
-    if (t % LOGBUF_WORD_SIZE != 0 || t - c->head > r->capacity) {
+    if (!logbuf_i_tail_ok(c, t)) {
         /* The region at head would be sized by this tail: refuse it, as
          * logbuf_i_peek does when a record runs past it. */
-        c->err = logbuf_i_bad(&c->fault, "tail", LOGBUF_OFF_TAIL, t,
-                              "not a multiple of 8 within capacity ahead of head");
+        c->err = logbuf_i_bad(&c->fault, "tail", LOGBUF_OFF_TAIL, t, logbuf_i_tail_rule);
         c->watching = 0;
         return 0;
     }

@@ -57,16 +57,6 @@ func (g *geometry) zeroSpan(pos, n uint64) {
 	zero(g.data[:n-(g.capacity-from)])
 }
 
-// checkTail validates a tail loaded from the header against head (spec
-// sections 5.1 and 7.1): a multiple of 8, at most capacity ahead.
-func (g *geometry) checkTail(tail, head uint64) error {
-	if tail%abi.WordSize != 0 || tail-head > g.capacity {
-		return corruptPosition("tail", abi.OffTail, tail,
-			"not a multiple of 8 within capacity ahead of head "+utoa(head))
-	}
-	return nil
-}
-
 // checkHead validates a head loaded from the header against tail.
 func (g *geometry) checkHead(head, tail uint64) error {
 	if head%abi.WordSize != 0 || tail-head > g.capacity {

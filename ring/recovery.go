@@ -84,7 +84,7 @@ func (rc *recovery) check(r *reader, now time.Time) bool {
 	}
 	pos := r.next
 	t := r.hdr.Tail.Load()
-	if err := r.checkTail(t, r.head); err != nil {
+	if err := r.checkTail(t); err != nil {
 		// The region at head would be sized by this tail: refuse it, as
 		// peek does when a record runs past it.
 		r.err = err

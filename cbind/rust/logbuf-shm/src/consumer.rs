@@ -410,16 +410,22 @@ impl<'r> Consumer<'r> {
         Ok(size)
     }
 
-    /// Load `tail` (acquire) and check it against our released `head`: a
-    /// multiple of 8, at most `capacity` ahead.
+    /// Load `tail` (acquire) and check it (spec 7.1, step 3): a multiple of
+    /// 8, not behind the read cursor `next` (tail never moves back, whether
+    /// or not what is before `next` is released yet), at most `capacity`
+    /// ahead of the released `head`.
     fn reload_tail(&mut self) -> Result<u64, CorruptError> {
         let t = self.ring.h64(OFF_TAIL).load(Ordering::Acquire);
-        if !t.is_multiple_of(8) || t.wrapping_sub(self.head) > self.capacity {
+        let ahead = t.wrapping_sub(self.head);
+        if !t.is_multiple_of(8)
+            || ahead > self.capacity
+            || ahead < self.next.wrapping_sub(self.head)
+        {
             let e = CorruptError::new(
                 "tail",
                 OFF_TAIL as u64,
                 t,
-                "not a multiple of 8 within capacity ahead of head",
+                "not a multiple of 8 between the read cursor and capacity ahead of head",
             );
             self.err = Some(e);
             return Err(e);
