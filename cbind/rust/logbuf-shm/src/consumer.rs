@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::error::{CorruptError, Error};
 use crate::layout::*;
 use crate::party::{self, Refused};
-use crate::ring::{Mode, Ring, RingRef};
+use crate::ring::{Ring, RingRef};
 
 mod recovery;
 mod wait;

@@ -5,8 +5,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::layout::{HEADER_SIZE, MAGIC, VERSION};
-use crate::ring::Mode;
+use crate::layout::{Mode, HEADER_SIZE, MAGIC, VERSION};
 
 /// Memory another party wrote broke a rule of the protocol: what, where,
 /// the value found and the rule, in words.

@@ -2,6 +2,26 @@
 //! by hand from the spec's tables (`tests.rs` checks them against the
 //! tables in `spec/PROTOCOL.md`).
 
+use std::fmt;
+
+/// Ring mode, from bit 0 of `flags`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Exactly one producer at a time.
+    Spsc,
+    /// Any number of producers (threads and processes).
+    Mpsc,
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Spsc => "SPSC",
+            Mode::Mpsc => "MPSC",
+        })
+    }
+}
+
 /// `magic` as a little-endian u64: bytes `4C 4F 47 42 55 46 00 01`.
 pub const MAGIC: u64 = 0x0100_4655_4247_4F4C;
 pub const VERSION: u32 = 2;

@@ -52,8 +52,9 @@ pub mod testrec;
 
 pub use consumer::{Consumer, Record, RecvError, Stuck, StuckReport, DEFAULT_UNBLOCK_TIMEOUT};
 pub use error::{CorruptError, Error};
+pub use layout::Mode;
 pub use producer::{Discarded, Producer, TryClaimError, TryWriteError, WriteClaim};
-pub use ring::{CreateOptions, Mode, Ring};
+pub use ring::{CreateOptions, Ring};
 pub use stats::{Party, PartyState, Stats};
 
 /// The README's examples, run as doctests.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::error::{CorruptError, Error};
 use crate::layout::*;
 use crate::party::{self, Presence, Refused};
-use crate::ring::{Mode, Ring, RingRef};
+use crate::ring::{Ring, RingRef};
 use crate::sys;
 use crate::wakeup;
 

@@ -16,24 +16,6 @@ use crate::error::{CorruptError, Error};
 use crate::layout::*;
 use crate::sys;
 
-/// Ring mode, from bit 0 of `flags`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Exactly one producer at a time.
-    Spsc,
-    /// Any number of producers (threads and processes).
-    Mpsc,
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Mode::Spsc => "SPSC",
-            Mode::Mpsc => "MPSC",
-        })
-    }
-}
-
 /// A mapped ring region. Unmapped on drop.
 ///
 /// `Ring` is `Send + Sync`: every shared field is accessed atomically, and

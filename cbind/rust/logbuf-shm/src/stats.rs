@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use crate::layout::*;
 use crate::party;
-use crate::ring::{Mode, Ring};
+use crate::ring::Ring;
 
 /// A ring's positions, counters and parties, read from its header without
 /// disturbing producers or the consumer. Fields are read one by one while

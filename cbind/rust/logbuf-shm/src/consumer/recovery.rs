@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use super::Consumer;
 use crate::error::CorruptError;
+use crate::layout::Mode;
 use crate::layout::*;
 use crate::party;
-use crate::ring::Mode;
 
 /// How long the record at the read cursor may stay uncommitted, with `tail`
 /// past it, before a waiting consumer recovers it (spec section 9). It must
