@@ -181,6 +181,20 @@ func (r *reader) advance() {
 	storeRelease(&r.hdr.Head, r.head)
 }
 
+// When to load tail (spec 7.1 loads it after the word, and only when the
+// cached one falls short). On an SPSC ring the reader loads it right after
+// the word, before looking at the word, wherever it may need a fresh one
+// (caught up with the cached tail in peek; always in peekSlow): a record
+// just committed on another core costs two cache misses, the word's line
+// and tail's, and loaded back to back they overlap instead of following one
+// another (round trip 8 B p50 660 -> 470 ticks, BENCHMARKS.md). The price
+// is a load of tail on every empty poll, which an SPSC producer's plain
+// store of tail absorbs. An MPSC producer claims by a compare-and-swap on
+// tail, which stalls until it owns the line: a consumer polling tail took
+// the line from under every claim (MPSC message rate at one producer
+// 0.73x), so on an MPSC ring tail is loaded only once a committed word is
+// seen (peekSlow: any word but 0 that needs it).
+
 // peek decodes and validates the record header word at the read cursor
 // (spec section 7.1). It returns the payload of a committed record, or nil
 // for a skip, and the record's size; ErrEmpty when nothing is ready.
@@ -196,17 +210,16 @@ func (r *reader) peek() ([]byte, uint64, error) {
 	off := pos & r.mask
 	if r.err == nil && pos-r.head < r.capacity {
 		w := r.reg.WordAt(off).Load()
+		committed := w>>32 == uint64(abi.CommittedWord(0))>>32
 		tail := r.tailCache
-		if tail == pos {
+		if tail == pos && (!r.mpsc || committed) { // SPSC first: no wait on the word
 			// Caught up with the cached tail: whatever is here needs a
-			// newer one. Loaded right after the word (7.1's order), before
-			// the word is looked at, so that the two misses of a record
-			// just committed on another core overlap.
+			// newer one (when to load it: see above).
 			tail = r.hdr.Tail.Load()
 		}
 		n := w & (1<<32 - 1)
 		// COMMITTED, with zero lap and owner bits, and 1 <= len <= max_payload.
-		if w>>32 == uint64(abi.CommittedWord(0))>>32 && n-1 < r.maxPayload {
+		if committed && n-1 < r.maxPayload {
 			size := abi.RecordSize(n)
 			// The tail: a multiple of 8 at most capacity ahead of head and
 			// not behind pos (checkTail's rules), and the record inside it.
@@ -236,13 +249,10 @@ func (r *reader) peekSlow() ([]byte, uint64, error) {
 	}
 	off := pos & r.mask
 	w := abi.Word(r.reg.WordAt(off).Load())
-	// tail is loaded now, after the word as 7.1 asks, but before the word
-	// is looked at: a record just committed on another core costs two
-	// cache misses, the word's line and tail's, and loaded back to back
-	// they overlap instead of following one another. That took a third
-	// off the one-way round trip (BENCHMARKS.md); the tail is used only if
-	// the cached one falls short.
-	t := r.hdr.Tail.Load()
+	var t uint64
+	if !r.mpsc {
+		t = r.hdr.Tail.Load() // when to load it: see above peek
+	}
 	if w == 0 {
 		return nil, 0, ErrEmpty
 	}
@@ -251,6 +261,9 @@ func (r *reader) peekSlow() ([]byte, uint64, error) {
 		return nil, 0, r.fail(pos, w, bad)
 	}
 	if avail := r.tailCache - pos; avail > r.capacity || avail < size {
+		if r.mpsc {
+			t = r.hdr.Tail.Load()
+		}
 		if err := r.reloadTail(pos, size, w, t); err != nil {
 			return nil, 0, err
 		}
