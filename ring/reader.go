@@ -221,10 +221,7 @@ func (r *reader) peek() ([]byte, uint64, error) {
 		// COMMITTED, with zero lap and owner bits, and 1 <= len <= max_payload.
 		if committed && n-1 < r.maxPayload {
 			size := abi.RecordSize(n)
-			// The tail: a multiple of 8 at most capacity ahead of head and
-			// not behind pos (checkTail's rules), and the record inside it.
-			if avail := tail - pos; off+size <= r.capacity && avail <= r.capacity && avail >= size &&
-				tail%abi.WordSize == 0 && tail-r.head <= r.capacity {
+			if off+size <= r.capacity && r.tailOK(tail, pos) && tail-pos >= size {
 				r.tailCache = tail
 				end := off + abi.WordSize + n
 				return r.data[off+abi.WordSize : end : end], size, nil
@@ -334,12 +331,19 @@ func (r *reader) reloadTail(pos, size uint64, w abi.Word, t uint64) error {
 	return nil
 }
 
-// checkTail validates a tail loaded from the header (spec section 7.1,
-// step 3): a multiple of 8, not behind the read cursor (tail never moves
-// back, whether or not the records before the cursor are released yet),
-// at most capacity ahead of the released head.
+// tailOK is spec section 7.1's rule (step 3) for a tail the reader loaded
+// at its read cursor next:
+// a multiple of 8, not behind the read cursor (tail never moves back,
+// whether or not the records before the cursor are released yet), at most
+// capacity ahead of the released head.
+func (r *reader) tailOK(tail, next uint64) bool {
+	// tail-next wraps to above capacity when tail is behind next.
+	return tail-next <= r.capacity && tail%abi.WordSize == 0 && tail-r.head <= r.capacity
+}
+
+// checkTail is tailOK as an error that names the field.
 func (r *reader) checkTail(tail uint64) error {
-	if tail%abi.WordSize != 0 || tail-r.head > r.capacity || tail-r.head < r.next-r.head {
+	if !r.tailOK(tail, r.next) {
 		return corruptPosition("tail", abi.OffTail, tail,
 			"not a multiple of 8 between the read cursor "+utoa(r.next)+" and capacity ahead of head "+utoa(r.head))
 	}
