@@ -221,7 +221,7 @@ func (r *reader) peek() ([]byte, uint64, error) {
 		// COMMITTED, with zero lap and owner bits, and 1 <= len <= max_payload.
 		if committed && n-1 < r.maxPayload {
 			size := abi.RecordSize(n)
-			if off+size <= r.capacity && r.tailOK(tail, pos) && tail-pos >= size {
+			if off+size <= r.capacity && tail-pos >= size && r.tailOK(tail, pos) {
 				r.tailCache = tail
 				end := off + abi.WordSize + n
 				return r.data[off+abi.WordSize : end : end], size, nil
