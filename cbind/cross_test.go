@@ -196,9 +196,17 @@ func TestMPSCMixed(t *testing.T) {
 // TestGoProducerCConsumer: a Go producer writes into an SPSC ring file that a
 // C consumer process drains and checks.
 func TestGoProducerCConsumer(t *testing.T) {
+	goProducerTo(t, "C", cprog(t, "tests/consumer.c", false), 1<<16)
+}
+
+// goProducerTo writes test records from a Go producer into a new SPSC ring
+// file of the given capacity while consumer, a program (tests/consumer.c or
+// the Rust crate's testcons) that takes the ring file and a count, drains
+// and checks them; then it checks that every record was read and released.
+func goProducerTo(t *testing.T, lang, consumer string, capacity uint64) {
+	t.Helper()
 	count := scale(200_000)
-	consumer := cprog(t, "tests/consumer.c", false)
-	f, path := createRing(t, 1<<16, abi.SPSC)
+	f, path := createRing(t, capacity, abi.SPSC)
 	c := start(t, procTimeout, consumer, path, strconv.Itoa(count))
 	p, err := ring.NewSPSCProducer(f.Region())
 	if err != nil {
@@ -210,7 +218,10 @@ func TestGoProducerCConsumer(t *testing.T) {
 	p.Close()
 	out := c.mustSucceed(t)
 	if want := fmt.Sprintf("ok %d\nproducer 9 %d\n", count, count); out != want {
-		t.Fatalf("C consumer said %q, want %q", out, want)
+		t.Fatalf("%s consumer said %q, want %q", lang, out, want)
+	}
+	if s := ring.ReadStats(f.Region()); s.RecordsRead != uint64(count) || s.Used != 0 {
+		t.Errorf("after the %s consumer: %d records read, %d bytes in the ring; want %d, 0", lang, s.RecordsRead, s.Used, count)
 	}
 }
 

@@ -236,25 +236,7 @@ func TestRustSPSCOneProducer(t *testing.T) {
 // small the consumer parks on consumer_wait and depends on the Go
 // producer's wake-ups (section 7.1), and the Go producer on its releases.
 func TestGoProducerRustConsumer(t *testing.T) {
-	count := scale(200_000)
-	testcons := rustProg(t, "testcons")
-	f, path := createRing(t, 1<<12, abi.SPSC)
-	c := start(t, procTimeout, testcons, path, strconv.Itoa(count))
-	p, err := ring.NewSPSCProducer(f.Region())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := produceGo(p, 9, count, 99); err != nil {
-		t.Fatal(err)
-	}
-	p.Close()
-	out := c.mustSucceed(t)
-	if want := fmt.Sprintf("ok %d\nproducer 9 %d\n", count, count); out != want {
-		t.Fatalf("Rust consumer said %q, want %q", out, want)
-	}
-	if s := ring.ReadStats(f.Region()); s.RecordsRead != uint64(count) || s.Used != 0 {
-		t.Errorf("after the Rust consumer: %d records read, %d bytes in the ring; want %d, 0", s.RecordsRead, s.Used, count)
-	}
+	goProducerTo(t, "Rust", rustProg(t, "testcons"), 1<<12)
 }
 
 // TestMPSCToRustConsumer: a Rust, a C and a Go producer process write into

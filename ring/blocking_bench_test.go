@@ -31,13 +31,7 @@ func BenchmarkSend(b *testing.B) {
 	ctx := context.Background()
 	for _, mode := range []string{"spsc", "mpsc"} {
 		b.Run(mode, func(b *testing.B) {
-			var p Producer
-			var c *Consumer
-			if mode == "spsc" {
-				p, c = newSPSC(b, 64<<10)
-			} else {
-				p, c = newMPSC(b, 64<<10)
-			}
+			p, c := newRing(b, mode, 64<<10)
 			src := make([]byte, size)
 			b.SetBytes(size)
 			b.ReportAllocs()

@@ -64,13 +64,7 @@ func TestRecvCancel(t *testing.T) {
 func TestRecvWokenByProducer(t *testing.T) {
 	for _, mode := range []string{"spsc", "mpsc"} {
 		t.Run(mode, func(t *testing.T) {
-			var w Producer
-			var c *Consumer
-			if mode == "spsc" {
-				w, c = newSPSC(t, 1024)
-			} else {
-				w, c = newMPSC(t, 1024)
-			}
+			w, c := newRing(t, mode, 1024)
 			c.slice = time.Hour
 			go func() {
 				waitParked(t, c)
@@ -183,13 +177,7 @@ func TestNoProducerYet(t *testing.T) {
 func TestConsumerCloseRing(t *testing.T) {
 	for _, mode := range []string{"spsc", "mpsc"} {
 		t.Run(mode, func(t *testing.T) {
-			var w Producer
-			var c *Consumer
-			if mode == "spsc" {
-				w, c = newSPSC(t, 1024)
-			} else {
-				w, c = newMPSC(t, 1024)
-			}
+			w, c := newRing(t, mode, 1024)
 			msg := make([]byte, 100)
 			for w.TrySend(msg) == nil {
 			}

@@ -17,13 +17,7 @@ import (
 func TestClaimCopyThenAbort(t *testing.T) {
 	for _, mode := range []string{"spsc", "mpsc"} {
 		t.Run(mode, func(t *testing.T) {
-			var p Producer
-			var c *Consumer
-			if mode == "spsc" {
-				p, c = newSPSC(t, 1024)
-			} else {
-				p, c = newMPSC(t, 1024)
-			}
+			p, c := newRing(t, mode, 1024)
 			commit := func(cl Claim) error { return cl.Commit() }
 			var kept Claim
 			func() {
@@ -233,13 +227,7 @@ func TestErrorsOneMeaning(t *testing.T) {
 func TestFullRingClosed(t *testing.T) {
 	for _, mode := range []string{"spsc", "mpsc"} {
 		t.Run(mode, func(t *testing.T) {
-			var p Producer
-			var c *Consumer
-			if mode == "spsc" {
-				p, c = newSPSC(t, 1024)
-			} else {
-				p, c = newMPSC(t, 1024)
-			}
+			p, c := newRing(t, mode, 1024)
 			c.CloseRing()
 			var err error
 			for err == nil {

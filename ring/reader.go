@@ -201,10 +201,10 @@ func (r *reader) advance() {
 //
 // The common case, a committed record inside the cached tail, or inside a
 // fresh one when the reader has caught up with the cached one (a consumer
-// that keeps up reads every record so: it cost a trip through peekSlow
-// each, a fifth of a record's time), is checked here in a few instructions
-// (the same rules as peekSlow's, for that one kind); everything else, and
-// every failure, is peekSlow's.
+// that keeps up reads every record so; through peekSlow, `logbuf bench`
+// consume 64 B took 94 ticks with the clock pair, here 75), is checked
+// here in a few instructions (the same rules as peekSlow's, for that one
+// kind); everything else, and every failure, is peekSlow's.
 func (r *reader) peek() ([]byte, uint64, error) {
 	pos := r.next
 	off := pos & r.mask

@@ -19,6 +19,16 @@ func newSPSC(t testing.TB, capacity int) (*SPSCProducer, *Consumer) {
 	return p, c
 }
 
+// newRing makes a heap ring of the mode named "spsc" or "mpsc", for tests
+// that run on both.
+func newRing(t testing.TB, mode string, capacity int) (Producer, *Consumer) {
+	t.Helper()
+	if mode == "spsc" {
+		return newSPSC(t, capacity)
+	}
+	return newMPSC(t, capacity)
+}
+
 func write(t testing.TB, p Producer, b []byte) {
 	t.Helper()
 	if err := p.TrySend(b); err != nil {
